@@ -1,0 +1,4 @@
+const preset = require('../../jest.preset.cjs');
+
+/** @type {import('jest').Config} */
+module.exports = { ...preset, displayName: 'tenant-security-proxy', rootDir: __dirname, testMatch: ['<rootDir>/tests/**/*.test.ts'], testPathIgnorePatterns: [...preset.testPathIgnorePatterns, '/tests/browser/'] };

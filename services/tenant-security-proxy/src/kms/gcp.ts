@@ -1,0 +1,156 @@
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { KmsError } from '../errors.js';
+import { crc32c } from './crc32c.js';
+import { callWithPolicy, describe, isAbortError, isNetworkError } from './retry.js';
+import type { GcpKmsConfig, KmsAdapter, KmsCallObserver, KmsCallPolicy, KmsContext } from './types.js';
+
+type Int64Like = number | string | { value?: number | string | { toString(): string } | null } | null | undefined;
+
+/**
+ * Google Cloud KMS through @google-cloud/kms 5.x over its REST transport (`fallback: true`; works in production
+ * against cloudkms.googleapis.com:443 and with private endpoints). gax's REST retries do not work on the Node 20
+ * line (kms-emulation.md §3.6), so SDK retries are off and callWithPolicy retries.
+ * Credentials: the tenant's service-account key, or the vendor's Application Default Credentials.
+ * Note: the REST transport uses its own https agent, so KMS_EXTRA_CA_FILE reaches it only through NODE_EXTRA_CA_CERTS.
+ */
+export class GcpKmsAdapter implements KmsAdapter {
+  readonly provider = 'gcp' as const;
+  private readonly client: KeyManagementServiceClient;
+  private readonly keyName: string;
+
+  constructor(
+    config: GcpKmsConfig,
+    private readonly policy: KmsCallPolicy,
+    private readonly observe: KmsCallObserver,
+  ) {
+    this.keyName = `projects/${config.project}/locations/${config.location}/keyRings/${config.keyRing}/cryptoKeys/${config.key}`;
+    const options: ConstructorParameters<typeof KeyManagementServiceClient>[0] = { fallback: true, projectId: config.project };
+    if (config.serviceAccountKey) {
+      options.credentials = { client_email: config.serviceAccountKey.client_email, private_key: config.serviceAccountKey.private_key };
+    }
+    if (config.endpoint) {
+      const url = new URL(config.endpoint);
+      options.apiEndpoint = url.hostname;
+      options.port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
+      (options as { protocol?: string }).protocol = url.protocol.replace(':', '');
+    }
+    this.client = new KeyManagementServiceClient(options);
+  }
+
+  wrap(plaintext: Uint8Array, context: KmsContext): Promise<Uint8Array> {
+    const aad = additionalData(context);
+    return callWithPolicy('gcp', 'wrap', this.policy, this.observe, classifyGcpError, async () => {
+      const [response] = await this.client.encrypt(
+        {
+          name: this.keyName,
+          plaintext,
+          additionalAuthenticatedData: aad,
+          plaintextCrc32c: { value: crc32c(plaintext) },
+          additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
+        },
+        { timeout: this.policy.timeoutMs, retry: null, maxRetries: 0 } as object,
+      );
+      const ciphertext = toBytes(response.ciphertext);
+      // Google's guidance: discard a response whose checksums do not match (data corrupted in transit).
+      if (!response.verifiedPlaintextCrc32c || !response.verifiedAdditionalAuthenticatedDataCrc32c) {
+        throw new KmsError('IntegrityError', 'Cloud KMS did not verify the request checksums');
+      }
+      if (ciphertext.length === 0 || int64(response.ciphertextCrc32c) !== crc32c(ciphertext)) {
+        throw new KmsError('IntegrityError', 'Cloud KMS ciphertext checksum mismatch');
+      }
+      return ciphertext;
+    });
+  }
+
+  unwrap(ciphertext: Uint8Array, context: KmsContext): Promise<Uint8Array> {
+    const aad = additionalData(context);
+    return callWithPolicy('gcp', 'unwrap', this.policy, this.observe, classifyGcpError, async () => {
+      const [response] = await this.client.decrypt(
+        {
+          name: this.keyName,
+          ciphertext,
+          additionalAuthenticatedData: aad,
+          ciphertextCrc32c: { value: crc32c(ciphertext) },
+          additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
+        },
+        { timeout: this.policy.timeoutMs, retry: null, maxRetries: 0 } as object,
+      );
+      const plaintext = toBytes(response.plaintext);
+      if (plaintext.length === 0 || int64(response.plaintextCrc32c) !== crc32c(plaintext)) {
+        throw new KmsError('IntegrityError', 'Cloud KMS plaintext checksum mismatch');
+      }
+      return plaintext;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+/** A canonical, unambiguous serialisation of the context (length-safe JSON with fixed key order). */
+function additionalData(context: KmsContext): Uint8Array {
+  return Buffer.from(JSON.stringify(['opencmk', context.tenantId, context.kmsConfigId]), 'utf8');
+}
+
+function toBytes(value: Uint8Array | string | null | undefined): Uint8Array {
+  if (!value) return new Uint8Array(0);
+  return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+}
+
+function int64(value: Int64Like): number | undefined {
+  const raw = typeof value === 'object' && value !== null ? value.value : value;
+  if (raw === null || raw === undefined) return undefined;
+  return Number(typeof raw === 'object' ? raw.toString() : raw);
+}
+
+const GRPC_STATUS_BY_NAME: Record<string, number> = {
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+};
+
+/**
+ * REST-fallback errors arrive as GaxiosError whose `code` is the HTTP status and whose message is the raw
+ * google.rpc.Status JSON; gRPC-style errors carry the gRPC code. Both are mapped (kms-emulation.md §3.3, §3.6).
+ */
+export function classifyGcpError(error: unknown): KmsError {
+  if (error instanceof KmsError) return error;
+  const e = error as { code?: unknown; status?: unknown; message?: string; response?: { status?: number } };
+  const message = describe(error);
+  let httpStatus = typeof e?.response?.status === 'number' ? e.response.status : undefined;
+  let grpcStatus: number | undefined;
+  if (typeof e?.code === 'number') {
+    if (e.code >= 100) httpStatus ??= e.code;
+    else grpcStatus = e.code;
+  }
+  let statusName: string | undefined;
+  let serviceMessage = message;
+  try {
+    const parsed = JSON.parse(e?.message ?? '') as { error?: { code?: number; status?: string; message?: string } };
+    statusName = parsed.error?.status;
+    httpStatus ??= parsed.error?.code;
+    if (parsed.error?.message) serviceMessage = parsed.error.message;
+  } catch {
+    // Not a google.rpc.Status body: classify by status codes alone.
+  }
+  if (statusName && GRPC_STATUS_BY_NAME[statusName] !== undefined) grpcStatus ??= GRPC_STATUS_BY_NAME[statusName];
+  if (isAbortError(error)) return new KmsError('Timeout', serviceMessage);
+  if (grpcStatus === 16 || httpStatus === 401) return new KmsError('AuthFailed', serviceMessage);
+  if (grpcStatus === 7 || httpStatus === 403) return new KmsError('AccessDenied', serviceMessage);
+  if (grpcStatus === 5 || httpStatus === 404) return new KmsError('KeyNotFound', serviceMessage);
+  if (grpcStatus === 9) return new KmsError('KeyDisabled', serviceMessage);
+  if (grpcStatus === 3 || httpStatus === 400) return new KmsError('InvalidCiphertext', serviceMessage);
+  if (grpcStatus === 8 || httpStatus === 429) return new KmsError('Throttled', serviceMessage);
+  if (grpcStatus === 4 || grpcStatus === 14 || grpcStatus === 13 || (httpStatus !== undefined && httpStatus >= 500) || isNetworkError(error)) {
+    return new KmsError('Unavailable', serviceMessage);
+  }
+  if (/ECONNREFUSED|ECONNRESET|socket hang up|getaddrinfo/.test(message)) return new KmsError('Unavailable', serviceMessage);
+  return new KmsError('Unknown', serviceMessage);
+}

@@ -1,0 +1,34 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/**
+ * JSON logs. Secrets never reach a log call by design (configs, keys and DEKs are never passed to the logger); the
+ * redaction list is a second line of defence for fields that carry them in request or config objects.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'tenant-security-proxy' },
+      redact: {
+        paths: [
+          'authorization',
+          'headers.authorization',
+          'req.headers.authorization',
+          'apiKey',
+          'brokerToken',
+          'privateKey',
+          'secretAccessKey',
+          'clientSecret',
+          'private_key',
+          'token',
+          'hmacSecret',
+          'dek',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}

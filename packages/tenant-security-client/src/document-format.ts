@@ -44,15 +44,18 @@ export function writeRandomIv(target: Uint8Array, offset: number): void {
   ivPoolOffset += IV_LENGTH;
 }
 
-export function isCiphertext(bytes: Uint8Array): boolean {
+function hasDocumentPrefix(bytes: Uint8Array): boolean {
   return (
-    bytes.length > FIXED_HEADER_LENGTH &&
     bytes[0] === DOCUMENT_VERSION &&
     bytes[1] === 0x49 &&
     bytes[2] === 0x52 &&
     bytes[3] === 0x4f &&
     bytes[4] === 0x4e
   );
+}
+
+export function isCiphertext(bytes: Uint8Array): boolean {
+  return bytes.length > FIXED_HEADER_LENGTH && hasDocumentPrefix(bytes);
 }
 
 export function toDekBytes(dek: Uint8Array | string): Buffer {
@@ -250,7 +253,8 @@ export function verifyDocumentHeader(header: v3DocumentHeader, dek: Uint8Array):
  * v3 document. Requires at least the fixed part to be present.
  */
 export function headerLength(bytes: Uint8Array): number {
-  if (!isCiphertext(bytes)) throw invalidDocument();
+  // Not isCiphertext: a stream may have exactly the fixed part so far.
+  if (bytes.length < FIXED_HEADER_LENGTH || !hasDocumentPrefix(bytes)) throw invalidDocument();
   return FIXED_HEADER_LENGTH + ((bytes[5]! << 8) | bytes[6]!);
 }
 

@@ -33,7 +33,7 @@ export async function sendMail(db: Db, message: MailMessage): Promise<void> {
   }
   await db.insert(outboxMessages).values(message);
   // The outbox exists precisely so a developer can follow the link without SMTP; it is the log line they look for.
-  console.info(`[outbox] to=${message.to} subject=${JSON.stringify(message.subject)}${message.link ? ` link=${message.link}` : ''}`);
+  if (env.NODE_ENV !== 'test') console.info(`[outbox] to=${message.to} subject=${JSON.stringify(message.subject)}${message.link ? ` link=${message.link}` : ''}`);
 }
 
 export async function listOutbox(db: Db, limit = 50) {

@@ -10,6 +10,7 @@ import { decryptDocumentFields, encryptDocumentFields, isCiphertext as isV3Ciphe
 import { TenantSecurityErrorCode, TenantSecurityException, TscException, TspServiceException, exceptionFromCode } from './errors.js';
 import { ProxyTransport, normaliseProxyUrl, parseCallOptions, parseClientOptions, type CallOptions, type TenantSecurityClientOptions } from './http.js';
 import type { DocumentMetadata, EventMetadata, EventMetadataJson, MetadataJson } from './metadata.js';
+import { setOwn } from './own-property.js';
 import { SecurityEvent } from './security-events.js';
 import { StreamDecryptor, StreamEncryptor, nodeTransform, webTransform, type StreamCore } from './streams.js';
 import type {
@@ -116,10 +117,10 @@ function toBatchResult<T>(entries: Record<string, T | TenantSecurityException>):
   const result: BatchResult<T> = { successes: {}, failures: {}, hasSuccesses: false, hasFailures: false };
   for (const [documentId, entry] of Object.entries(entries)) {
     if (entry instanceof TenantSecurityException) {
-      result.failures[documentId] = entry;
+      setOwn(result.failures, documentId, entry);
       result.hasFailures = true;
     } else {
-      result.successes[documentId] = entry;
+      setOwn(result.successes, documentId, entry);
       result.hasSuccesses = true;
     }
   }
@@ -138,15 +139,15 @@ function perDocument<K, T>(ids: string[], batch: BatchKeys<K>, work: (documentId
     const failure = Object.hasOwn(batch.failures, documentId) ? batch.failures[documentId] : undefined;
     const key = Object.hasOwn(batch.keys, documentId) ? batch.keys[documentId] : undefined;
     if (failure) {
-      entries[documentId] = exceptionFromCode(failure.code, failure.message);
+      setOwn(entries, documentId, exceptionFromCode(failure.code, failure.message));
     } else if (key === undefined) {
-      entries[documentId] = new TspServiceException(TenantSecurityErrorCode.UNKNOWN_ERROR, 'The Tenant Security Proxy returned neither a key nor a failure for this document.');
+      setOwn(entries, documentId, new TspServiceException(TenantSecurityErrorCode.UNKNOWN_ERROR, 'The Tenant Security Proxy returned neither a key nor a failure for this document.'));
     } else {
       try {
-        entries[documentId] = work(documentId, key);
+        setOwn(entries, documentId, work(documentId, key));
       } catch (error) {
         if (!(error instanceof TenantSecurityException)) throw error;
-        entries[documentId] = error;
+        setOwn(entries, documentId, error);
       }
     }
   }
@@ -230,7 +231,7 @@ export class TenantSecurityClient {
     const documentIds = Object.keys(documents);
     if (documentIds.length === 0) return emptyBatch();
     const edeks: Record<string, string> = {};
-    for (const documentId of documentIds) edeks[documentId] = requireEntryWithEdek<PlaintextDocumentWithEdek>(documents[documentId], documentId, 'plaintextDocument').edek;
+    for (const documentId of documentIds) setOwn(edeks, documentId, requireEntryWithEdek<PlaintextDocumentWithEdek>(documents[documentId], documentId, 'plaintextDocument').edek);
     const batch = await this.transport.post('document/batch-unwrap', { ...body, edeks }, batchUnwrapResponse, callOptions);
     return perDocument(documentIds, batch, (documentId, key) => ({
       edek: edeks[documentId]!,
@@ -245,7 +246,7 @@ export class TenantSecurityClient {
     const documentIds = Object.keys(documents);
     if (documentIds.length === 0) return emptyBatch();
     const edeks: Record<string, string> = {};
-    for (const documentId of documentIds) edeks[documentId] = requireEntryWithEdek<EncryptedDocumentWithEdek>(documents[documentId], documentId, 'encryptedDocument').edek;
+    for (const documentId of documentIds) setOwn(edeks, documentId, requireEntryWithEdek<EncryptedDocumentWithEdek>(documents[documentId], documentId, 'encryptedDocument').edek);
     const batch = await this.transport.post('document/batch-unwrap', { ...body, edeks }, batchUnwrapResponse, callOptions);
     return perDocument(documentIds, batch, (documentId, key) => ({
       edek: edeks[documentId]!,

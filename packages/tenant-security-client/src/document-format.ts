@@ -10,6 +10,7 @@ import { createCipheriv, createDecipheriv, randomFillSync, timingSafeEqual, type
 import { create, fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
 import { SaaSShieldHeaderSchema, v3DocumentHeaderSchema, type v3DocumentHeader } from './gen/document_header_pb.js';
 import { TenantSecurityErrorCode, TscException } from './errors.js';
+import { setOwn } from './own-property.js';
 
 export const DOCUMENT_VERSION = 3;
 export const DOCUMENT_MAGIC = Buffer.from('IRON', 'ascii');
@@ -200,7 +201,7 @@ export function encryptDocumentFields(document: Record<string, Uint8Array>, dek:
   const encrypted: Record<string, Buffer> = {};
   if (fieldIds.length === 0) return encrypted;
   const header = createDocumentHeader(dek, tenantId);
-  for (const fieldId of fieldIds) encrypted[fieldId] = encryptFieldWithHeader(document[fieldId]!, dek, header);
+  for (const fieldId of fieldIds) setOwn(encrypted, fieldId, encryptFieldWithHeader(document[fieldId]!, dek, header));
   return encrypted;
 }
 
@@ -287,6 +288,6 @@ export function decryptDocumentFields(document: Record<string, Uint8Array>, dek:
   assertDocumentFields(document, TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED, 'An encrypted document');
   const verifiedHeaders: Uint8Array[] = [];
   const plaintext: Record<string, Buffer> = {};
-  for (const fieldId of Object.keys(document)) plaintext[fieldId] = decryptField(document[fieldId]!, dek, verifiedHeaders);
+  for (const fieldId of Object.keys(document)) setOwn(plaintext, fieldId, decryptField(document[fieldId]!, dek, verifiedHeaders));
   return plaintext;
 }

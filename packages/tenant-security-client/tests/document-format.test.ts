@@ -157,6 +157,16 @@ describe('document encryption', () => {
     );
   });
 
+  it('keeps a field named "__proto__" as a field', () => {
+    const dek = randomBytes(32);
+    const document: Record<string, Uint8Array> = { a: Buffer.from('a') };
+    Object.defineProperty(document, '__proto__', { value: Buffer.from('p'), enumerable: true });
+    const decrypted = decryptDocumentFields(encryptDocumentFields(document, dek, 't'), dek);
+    expect(Object.keys(decrypted).sort()).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(decrypted)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(decrypted, '__proto__')?.value.toString()).toBe('p');
+  });
+
   it('round-trips a 3 MiB field (sliced encryption path)', () => {
     const dek = randomBytes(32);
     const big = randomBytes(3 * 1024 * 1024 + 5);

@@ -37,6 +37,8 @@ describe('interoperability with IronCore on the formats', () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array({ maxLength: 1500 }), { minKeys: 1, maxKeys: 6 }), async (fields) => {
         fc.pre(Object.values(fields).every((value) => !isCiphertext(value)));
+        // IronCore's client builds its results by assignment, so a field named "__proto__" is lost there (ours keeps it).
+        fc.pre(!Object.hasOwn(fields, '__proto__'));
         const dek = randomBytes(32);
         const document = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, Buffer.from(value)]));
         const byIronCore = await ironcore.encryptDocument(document, dek.toString('base64'), 'tenant-aws').toPromise();

@@ -26,11 +26,12 @@ const HTTP_STATUS_BY_CODE: Record<TspErrorCode, number> = {
 export class TspError extends Error {
   readonly code: TspErrorCode;
   readonly httpStatus: number;
-  constructor(code: TspErrorCode, message: string) {
+  /** `httpStatus` overrides the default only where the same code can be the caller's fault or the KMS's. */
+  constructor(code: TspErrorCode, message: string, httpStatus?: number) {
     super(message);
     this.name = 'TspError';
     this.code = code;
-    this.httpStatus = HTTP_STATUS_BY_CODE[code];
+    this.httpStatus = httpStatus ?? HTTP_STATUS_BY_CODE[code];
   }
 }
 

@@ -1,0 +1,150 @@
+import type { ProxyTuning } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ProxyMetrics } from '../metrics.js';
+import type { LoggingConfigEntry, TenantStore } from '../tenant-store.js';
+import { HttpPoster } from './http-post.js';
+import { createSink, SinkError, StdoutSink, type EventSink } from './sinks.js';
+import type { EventRecorder, SecurityEventRecord } from './types.js';
+
+interface TenantQueue {
+  items: SecurityEventRecord[];
+  oldestAt: number;
+  sending: boolean;
+}
+
+/** Events of tenants the snapshot does not know share one queue, so unknown ids cannot grow memory. */
+const UNKNOWN_TENANTS = '\u0000unknown';
+
+/**
+ * Security-event delivery. `record` only appends to a bounded per-tenant queue; a timer sends batches (size or age
+ * limit) to the tenant's sink with retries and backoff, so a slow or failing sink never blocks a key request.
+ * A full queue drops new events and counts them.
+ */
+export class EventPipeline implements EventRecorder {
+  private readonly queues = new Map<string, TenantQueue>();
+  private readonly sinks = new WeakMap<LoggingConfigEntry, EventSink>();
+  private readonly stdoutSink: StdoutSink;
+  private readonly poster: HttpPoster;
+  private readonly timer: NodeJS.Timeout;
+  private depth = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: TenantStore,
+    private readonly tuning: ProxyTuning,
+    private readonly metrics: ProxyMetrics,
+    private readonly logger: Logger,
+    extraCa: string | undefined,
+    stdoutWrite: (text: string) => void,
+  ) {
+    this.stdoutSink = new StdoutSink(stdoutWrite);
+    this.poster = new HttpPoster(extraCa, 10_000);
+    this.timer = setInterval(() => this.tick(), Math.max(20, Math.min(250, tuning.eventBatchMaxAgeMs / 2)));
+    this.timer.unref();
+  }
+
+  get queueDepth(): number {
+    return this.depth;
+  }
+
+  record(event: SecurityEventRecord): void {
+    const key = this.store.get(event.tenantId) ? event.tenantId : UNKNOWN_TENANTS;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { items: [], oldestAt: 0, sending: false };
+      this.queues.set(key, queue);
+    }
+    if (queue.items.length >= this.tuning.eventQueueLimitPerTenant) {
+      this.metrics.events.labels('dropped', 'queue-full').inc();
+      return;
+    }
+    if (queue.items.length === 0) queue.oldestAt = Date.now();
+    queue.items.push(event);
+    this.depth++;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const [key, queue] of this.queues) {
+      if (queue.sending) continue;
+      if (queue.items.length === 0) {
+        this.queues.delete(key);
+        continue;
+      }
+      if (queue.items.length >= this.tuning.eventBatchSize || now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs) {
+        this.track(this.flush(key, queue));
+      }
+    }
+  }
+
+  private track(promise: Promise<void>): void {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise));
+  }
+
+  private sinkFor(tenantKey: string): EventSink {
+    if (tenantKey === UNKNOWN_TENANTS) return this.stdoutSink;
+    const logging = this.store.get(tenantKey)?.logging;
+    if (!logging) return this.stdoutSink;
+    let sink = this.sinks.get(logging);
+    if (!sink) {
+      const config = logging.config();
+      sink = config ? createSink(config, this.poster) : this.stdoutSink;
+      this.sinks.set(logging, sink);
+    }
+    return sink;
+  }
+
+  /** Sends everything queued for one tenant, batch by batch. */
+  private async flush(key: string, queue: TenantQueue): Promise<void> {
+    queue.sending = true;
+    try {
+      while (queue.items.length > 0) {
+        const batch = queue.items.splice(0, this.tuning.eventBatchSize);
+        queue.oldestAt = queue.items.length > 0 ? Date.now() : 0;
+        this.depth -= batch.length;
+        await this.deliver(key, batch);
+        if (queue.items.length < this.tuning.eventBatchSize && Date.now() - queue.oldestAt < this.tuning.eventBatchMaxAgeMs) break;
+      }
+    } finally {
+      queue.sending = false;
+    }
+  }
+
+  private async deliver(key: string, batch: SecurityEventRecord[]): Promise<void> {
+    const sink = this.sinkFor(key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sink.deliver(batch);
+        this.metrics.events.labels('delivered', sink.kind).inc(batch.length);
+        return;
+      } catch (error) {
+        const retryable = !(error instanceof SinkError) || error.retryable;
+        if (!retryable || attempt >= this.tuning.eventMaxAttempts) {
+          this.metrics.events.labels('dropped', sink.kind).inc(batch.length);
+          this.logger.warn({ tenantId: key === UNKNOWN_TENANTS ? undefined : key, sink: sink.kind, events: batch.length, attempts: attempt, reason: (error as Error).message }, 'security events dropped');
+          return;
+        }
+        this.metrics.events.labels('retried', sink.kind).inc(batch.length);
+        const backoff = Math.random() * this.tuning.eventRetryBaseMs * 2 ** (attempt - 1);
+        const hint = error instanceof SinkError && error.retryAfterMs ? Math.min(error.retryAfterMs, 30_000) : 0;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(backoff, hint)));
+      }
+    }
+  }
+
+  /** Shutdown: send what is queued, waiting at most `deadlineMs`. */
+  async drain(deadlineMs: number): Promise<void> {
+    const end = Date.now() + deadlineMs;
+    while (Date.now() < end) {
+      for (const [key, queue] of this.queues) if (!queue.sending && queue.items.length > 0) this.track(this.flush(key, queue));
+      if (this.inFlight.size === 0 && this.depth === 0) break;
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.poster.close();
+  }
+}

@@ -1,0 +1,37 @@
+/** A security event as queued: cheap to create on the hot path, formatted only when delivered. */
+export interface SecurityEventRecord {
+  tenantId: string;
+  /** Proxy events: KMS_WRAP, KMS_UNWRAP, KMS_BATCH_WRAP, KMS_BATCH_UNWRAP, KMS_REKEY; or the application's name. */
+  event: string;
+  timestampMillis: number;
+  source: 'proxy' | 'application';
+  iclFields: Record<string, string | null | undefined>;
+  customFields: Record<string, string>;
+  kmsConfigId?: number | undefined;
+  leased?: boolean | undefined;
+  /** 0 on success, the protocol code on failure. */
+  code?: number | undefined;
+  objectId?: string | undefined;
+}
+
+export interface EventRecorder {
+  record(event: SecurityEventRecord): void;
+}
+
+/** The JSON document every sink delivers (one per event). */
+export function formatEvent(e: SecurityEventRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    tenantId: e.tenantId,
+    event: e.event,
+    source: e.source,
+    timestamp: new Date(e.timestampMillis).toISOString(),
+    timestampMillis: e.timestampMillis,
+    iclFields: e.iclFields,
+    customFields: e.customFields,
+  };
+  if (e.kmsConfigId !== undefined) out.kmsConfigId = e.kmsConfigId;
+  if (e.leased !== undefined) out.leased = e.leased;
+  if (e.code !== undefined) out.outcome = e.code === 0 ? 'success' : { code: e.code };
+  if (e.objectId !== undefined) out.objectId = e.objectId;
+  return out;
+}

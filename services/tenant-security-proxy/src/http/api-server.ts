@@ -1,0 +1,271 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
+import { TspError, toTspError } from '../errors.js';
+import type { EventRecorder } from '../events/types.js';
+import type { KeyService, RequestMetadata } from '../key-service.js';
+import type { Logger } from '../logger.js';
+import type { ProxyMetrics } from '../metrics.js';
+import {
+  batchUnwrapBodySchema,
+  batchWrapBodySchema,
+  isKnownSecurityEvent,
+  rekeyBodySchema,
+  reportOperationsBodySchema,
+  securityEventBodySchema,
+  unwrapBodySchema,
+  wrapBodySchema,
+} from './request-schemas.js';
+
+type RouteHandler = (body: unknown) => string | Promise<string>;
+
+export interface ApiServerOptions {
+  apiKeys: string[];
+  maxBodyBytes: number;
+  keys: KeyService;
+  events: EventRecorder;
+  metrics: ProxyMetrics;
+  logger: Logger;
+}
+
+const JSON_HEADERS = 'application/json';
+const NOT_FOUND = JSON.stringify({ code: 100, message: 'Unknown route' });
+const UNAUTHORIZED = JSON.stringify({ code: 101, message: 'Unauthorized request: invalid or missing API key' });
+
+/**
+ * The TSP API on node:http directly (the performance targets are ratios to a bare node:http server). Every request:
+ * route, API key, body size, JSON, zod schema, operation; every failure answers `{code, message}` with a 4xx for
+ * the caller's mistakes and never a 500 for bad input.
+ */
+export class ApiServer {
+  readonly server: Server;
+  private readonly routes: Map<string, RouteHandler>;
+  private readonly apiKeys: Buffer[];
+  private inFlight = 0;
+  private draining = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ApiServerOptions) {
+    this.apiKeys = options.apiKeys.map((key) => Buffer.from(`cmk ${key}`, 'utf8'));
+    this.routes = new Map<string, RouteHandler>([
+      ['document/wrap', (body) => this.wrap(body)],
+      ['document/unwrap', (body) => this.unwrap(body)],
+      ['document/batch-wrap', (body) => this.batchWrap(body)],
+      ['document/batch-unwrap', (body) => this.batchUnwrap(body)],
+      ['document/rekey', (body) => this.rekey(body)],
+      ['event/security-event', (body) => this.securityEvent(body)],
+      ['document/report-operations', (body) => this.reportOperations(body)],
+    ]);
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => this.handle(req, res));
+  }
+
+  /** Constant-time comparison (node:crypto timingSafeEqual) against every configured key; no early exit. */
+  private authorized(header: string | undefined): boolean {
+    if (header === undefined) return false;
+    const presented = Buffer.from(header, 'utf8');
+    let ok = false;
+    for (const key of this.apiKeys) {
+      // Equal lengths are required by timingSafeEqual; comparing against itself keeps the timing uniform.
+      const match = presented.length === key.length ? timingSafeEqual(presented, key) : timingSafeEqual(key, key) && false;
+      ok = ok || match;
+    }
+    return ok;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const route = routeOf(req.url ?? '');
+    const handler = route === undefined ? undefined : this.routes.get(route);
+    const language = label(req.headers['x-icl-tsc-language']);
+    const version = label(req.headers['x-icl-tsc-version']);
+    const routeLabel = handler ? route! : 'unknown';
+    this.inFlight++;
+    const finish = (status: number, code: number, body: string) => {
+      if (this.draining) res.setHeader('connection', 'close');
+      res.writeHead(status, { 'content-type': JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      this.options.metrics.recordRequest(routeLabel, code, language, version, (performance.now() - started) / 1000);
+      this.requestDone();
+    };
+    if (!handler || req.method !== 'POST') {
+      req.resume();
+      finish(404, 100, NOT_FOUND);
+      return;
+    }
+    if (!this.authorized(req.headers.authorization)) {
+      req.resume();
+      finish(401, 101, UNAUTHORIZED);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > this.options.maxBodyBytes) {
+        tooLarge = true;
+        res.setHeader('connection', 'close');
+        finish(413, 102, JSON.stringify({ code: 102, message: `Invalid request body: larger than ${this.options.maxBodyBytes} bytes` }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      if (!tooLarge && !res.headersSent) {
+        tooLarge = true;
+        this.requestDone();
+      }
+    });
+    req.on('end', () => {
+      if (tooLarge) return;
+      let body: unknown;
+      try {
+        body = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
+      } catch {
+        finish(400, 102, JSON.stringify({ code: 102, message: 'Invalid request body: not JSON' }));
+        return;
+      }
+      let result: string | Promise<string>;
+      try {
+        result = handler(body);
+      } catch (error) {
+        this.fail(error, finish);
+        return;
+      }
+      if (typeof result === 'string') {
+        finish(200, 0, result);
+      } else {
+        result.then(
+          (text) => finish(200, 0, text),
+          (error: unknown) => this.fail(error, finish),
+        );
+      }
+    });
+  }
+
+  private fail(error: unknown, finish: (status: number, code: number, body: string) => void): void {
+    const tspError = toTspError(error, 'wrap');
+    if (!(error instanceof TspError)) {
+      this.options.logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'unexpected error in request');
+    }
+    finish(tspError.httpStatus, tspError.code, JSON.stringify({ code: tspError.code, message: tspError.message }));
+  }
+
+  private requestDone(): void {
+    this.inFlight--;
+    if (this.draining && this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  private wrap(raw: unknown): string | Promise<string> {
+    const body = parse(wrapBodySchema, raw);
+    const result = this.options.keys.wrap(metadata(body));
+    if (result instanceof Promise) return result.then((r) => `{"dek":"${r.dek}","edek":"${r.edek}"}`);
+    return `{"dek":"${result.dek}","edek":"${result.edek}"}`;
+  }
+
+  private unwrap(raw: unknown): string | Promise<string> {
+    const body = parse(unwrapBodySchema, raw);
+    const result = this.options.keys.unwrap(metadata(body), body.encryptedDocumentKey);
+    if (result instanceof Promise) return result.then((r) => `{"dek":"${r.dek}"}`);
+    return `{"dek":"${result.dek}"}`;
+  }
+
+  private async batchWrap(raw: unknown): Promise<string> {
+    const body = parse(batchWrapBodySchema, raw);
+    return JSON.stringify(await this.options.keys.batchWrap(metadata(body), body.documentIds));
+  }
+
+  private async batchUnwrap(raw: unknown): Promise<string> {
+    const body = parse(batchUnwrapBodySchema, raw);
+    return JSON.stringify(await this.options.keys.batchUnwrap(metadata(body), body.edeks));
+  }
+
+  private async rekey(raw: unknown): Promise<string> {
+    const body = parse(rekeyBodySchema, raw);
+    return JSON.stringify(await this.options.keys.rekey(metadata(body), body.encryptedDocumentKey, body.newTenantId));
+  }
+
+  /** Accepted asynchronously: `200 null` means received (PROTOCOL.md §1.2). */
+  private securityEvent(raw: unknown): string {
+    const body = parse(securityEventBodySchema, raw);
+    // alloy sends the event at the top level, the other clients in iclFields.
+    const event = body.iclFields.event ?? body.event;
+    if (!event || !isKnownSecurityEvent(event)) {
+      throw new TspError(301, `Security event rejected: unknown event name ${JSON.stringify(String(event ?? '')).slice(0, 80)}`);
+    }
+    const meta = metadata(body);
+    const { event: _event, ...iclFields } = meta.iclFields;
+    this.options.events.record({
+      tenantId: meta.tenantId,
+      event,
+      timestampMillis: body.timestampMillis ?? Date.now(),
+      source: 'application',
+      iclFields,
+      customFields: meta.customFields,
+    });
+    return 'null';
+  }
+
+  private reportOperations(raw: unknown): string {
+    parse(reportOperationsBodySchema, raw);
+    return '{}';
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes every socket. */
+  async close(graceMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.drainWaiters.push(resolve)), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new TspError(102, `Invalid request body: ${where}${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+function metadata(body: { tenantId: string; iclFields: Record<string, unknown>; customFields?: Record<string, string> | null | undefined }): RequestMetadata {
+  return {
+    tenantId: body.tenantId,
+    iclFields: body.iclFields as Record<string, string | null | undefined>,
+    customFields: body.customFields ?? {},
+  };
+}
+
+/** `/api/1/<route>`, tolerating the `//api/1/` the Node client builds from a base URL with a trailing slash. */
+function routeOf(url: string): string | undefined {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  let start = 0;
+  while (start < path.length && path.charCodeAt(start) === 47) start++;
+  if (start === 0 || !path.startsWith('api/1/', start)) return undefined;
+  return path.slice(start + 6);
+}
+
+const LABEL = /^[A-Za-z0-9._+-]{1,32}$/;
+/** Client-supplied label values are bounded so metrics cardinality cannot be blown up. */
+function label(value: string | string[] | undefined): string {
+  return typeof value === 'string' && LABEL.test(value) ? value : value === undefined ? 'none' : 'other';
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** Request bodies of PROTOCOL.md §1.1–1.2. Optional metadata may be null (PHP, alloy) or absent (Node). */
+const optionalString = z.string().nullish();
+
+export const iclFieldsSchema = z.looseObject({
+  requestingId: z.string().min(1, 'iclFields.requestingId is required'),
+  dataLabel: optionalString,
+  sourceIp: optionalString,
+  objectId: optionalString,
+  requestId: optionalString,
+  event: optionalString,
+});
+
+const metadataShape = {
+  tenantId: z.string().min(1, 'tenantId is required'),
+  iclFields: iclFieldsSchema,
+  // Go may send null: treated as no custom fields.
+  customFields: z.record(z.string(), z.string()).nullish(),
+};
+
+export const wrapBodySchema = z.looseObject(metadataShape);
+export const unwrapBodySchema = z.looseObject({ ...metadataShape, encryptedDocumentKey: z.string().min(1) });
+export const batchWrapBodySchema = z.looseObject({ ...metadataShape, documentIds: z.array(z.string()).max(10000) });
+export const batchUnwrapBodySchema = z.looseObject({
+  ...metadataShape,
+  edeks: z.record(z.string(), z.string()).refine((value) => Object.keys(value).length <= 10000, 'at most 10000 EDEKs'),
+});
+export const rekeyBodySchema = z.looseObject({ ...metadataShape, encryptedDocumentKey: z.string().min(1), newTenantId: z.string().min(1) });
+export const securityEventBodySchema = z.looseObject({
+  ...metadataShape,
+  iclFields: iclFieldsSchema,
+  event: z.string().nullish(),
+  timestampMillis: z.number().int().nonnegative().nullish(),
+});
+export const reportOperationsBodySchema = z.looseObject({
+  ...metadataShape,
+  operations: z.record(z.string(), z.looseObject({ wraps: z.number().int().nonnegative().optional(), unwraps: z.number().int().nonnegative().optional() })),
+});
+
+const FIXED_EVENTS = new Set([
+  ...['ADD', 'SUSPEND', 'REMOVE', 'LOGIN', 'TIMEOUT_SESSION', 'LOCKOUT', 'LOGOUT', 'CHANGE_PERMISSIONS', 'EXPIRE_PASSWORD', 'RESET_PASSWORD', 'CHANGE_PASSWORD', 'REJECT_LOGIN', 'ENABLE_TWO_FACTOR', 'DISABLE_TWO_FACTOR', 'CHANGE_EMAIL', 'REQUEST_EMAIL_VERIFICATION', 'VERIFY_EMAIL'].map((n) => `USER_${n}`),
+  ...['IMPORT', 'EXPORT', 'ENCRYPT', 'DECRYPT', 'CREATE', 'DELETE', 'DENY_ACCESS', 'CHANGE_PERMISSIONS'].map((n) => `DATA_${n}`),
+  ...['ADD', 'REMOVE', 'CHANGE_PERMISSIONS', 'CHANGE_SETTING'].map((n) => `ADMIN_${n}`),
+  'PERIODIC_ENFORCE_RETENTION_POLICY',
+  'PERIODIC_CREATE_BACKUP',
+  // The Go client omits the PERIODIC_ prefix.
+  'ENFORCE_RETENTION_POLICY',
+  'CREATE_BACKUP',
+]);
+const CUSTOM_EVENT = /^CUSTOM_[A-Z0-9]+(?:_[A-Z0-9]+)*$/;
+
+/** The event names IronCore's clients send (PROTOCOL.md §1.2); anything else is rejected with 301. */
+export function isKnownSecurityEvent(name: string): boolean {
+  return FIXED_EVENTS.has(name) || CUSTOM_EVENT.test(name);
+}

@@ -1,0 +1,268 @@
+import { decodeEdek, encodeKmsEdek, type ParsedEdek } from './edek.js';
+import { TspError, toTspError, KmsError } from './errors.js';
+import type { EventRecorder } from './events/types.js';
+import { unwrapDek, wrapExistingDek, wrapNewDek } from './leased-crypto.js';
+import type { LeaseManager } from './leases.js';
+import { randomKey32 } from './leased-crypto.js';
+import type { KmsConfigEntry, TenantStore } from './tenant-store.js';
+
+export interface RequestMetadata {
+  tenantId: string;
+  iclFields: Record<string, string | null | undefined>;
+  customFields: Record<string, string>;
+}
+
+export interface WrapResult {
+  dek: string;
+  edek: string;
+}
+
+export interface BatchResult<T> {
+  keys: Record<string, T>;
+  failures: Record<string, { code: number; message: string }>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+const BATCH_KMS_CONCURRENCY = 16;
+
+/**
+ * The key operations of PROTOCOL.md §1.2 over the tenant store, the leases and the KMS adapters. Leased operations
+ * whose lease is in memory return synchronously (no promise on the hot path); everything else returns a promise.
+ */
+export class KeyService {
+  constructor(
+    private readonly store: TenantStore,
+    private readonly leases: LeaseManager,
+    private readonly events: EventRecorder,
+  ) {}
+
+  wrap(meta: RequestMetadata): MaybePromise<WrapResult> {
+    let primary: KmsConfigEntry;
+    try {
+      primary = this.store.requirePrimary(meta.tenantId);
+    } catch (error) {
+      this.emit(meta, 'KMS_WRAP', undefined, undefined, (error as TspError).code);
+      throw error;
+    }
+    if (primary.leasing) {
+      const lease = this.leases.currentSync(primary.id);
+      if (lease) {
+        const wrapped = wrapNewDek(lease.key);
+        this.emit(meta, 'KMS_WRAP', primary.id, true, 0);
+        return { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
+      }
+    }
+    return this.wrapSlow(meta, primary, 'KMS_WRAP');
+  }
+
+  private async wrapSlow(meta: RequestMetadata, primary: KmsConfigEntry, eventName: string, objectId?: string): Promise<WrapResult> {
+    try {
+      const result = await this.wrapWith(primary, undefined);
+      this.emit(meta, eventName, primary.id, primary.leasing, 0, objectId);
+      return result;
+    } catch (error) {
+      const tspError = toTspError(error, 'wrap');
+      this.emit(meta, eventName, primary.id, primary.leasing, tspError.code, objectId);
+      throw tspError;
+    }
+  }
+
+  /** Wraps a new DEK (or the given one, for rekey) under a config: leased when the config allows it. */
+  private async wrapWith(config: KmsConfigEntry, existingDek: Uint8Array | undefined): Promise<WrapResult> {
+    if (config.leasing) {
+      const lease = await this.leases.currentLease(config);
+      const wrapped = existingDek ? wrapExistingDek(lease.key, existingDek) : wrapNewDek(lease.key);
+      return { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
+    }
+    const dek = existingDek ? Buffer.from(existingDek) : randomKey32();
+    const ciphertext = await config.adapter().wrap(dek, { tenantId: config.tenantId, kmsConfigId: config.id });
+    return { dek: dek.toString('base64'), edek: encodeKmsEdek(config.id, config.tenantId, ciphertext) };
+  }
+
+  unwrap(meta: RequestMetadata, edekBase64: string): MaybePromise<{ dek: string }> {
+    let edek: ParsedEdek;
+    let config: KmsConfigEntry;
+    try {
+      edek = decodeEdek(edekBase64);
+      config = this.configFor(meta.tenantId, edek);
+    } catch (error) {
+      this.emit(meta, 'KMS_UNWRAP', undefined, undefined, (error as TspError).code);
+      throw error;
+    }
+    if (edek.leasedKeyId !== 0) {
+      const key = this.leases.lookupSync(config.id, edek.leasedKeyId, edek.wrappedLeasedKey);
+      if (key) {
+        const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
+        if (!dek) {
+          this.emit(meta, 'KMS_UNWRAP', config.id, true, 203);
+          throw new TspError(203, 'Provided EDEK failed authentication with its leased key');
+        }
+        this.emit(meta, 'KMS_UNWRAP', config.id, true, 0);
+        return { dek: dek.toString('base64') };
+      }
+    }
+    return this.unwrapSlow(meta, edek, config);
+  }
+
+  private async unwrapSlow(meta: RequestMetadata, edek: ParsedEdek, config: KmsConfigEntry, eventName = 'KMS_UNWRAP', objectId?: string): Promise<{ dek: string }> {
+    try {
+      const dek = await this.unwrapWith(edek, config);
+      this.emit(meta, eventName, config.id, edek.leasedKeyId !== 0, 0, objectId);
+      return { dek: Buffer.from(dek).toString('base64') };
+    } catch (error) {
+      const tspError = toTspError(error, 'unwrap');
+      this.emit(meta, eventName, config.id, edek.leasedKeyId !== 0, tspError.code, objectId);
+      throw tspError;
+    }
+  }
+
+  private async unwrapWith(edek: ParsedEdek, config: KmsConfigEntry): Promise<Uint8Array> {
+    const context = { tenantId: config.tenantId, kmsConfigId: config.id };
+    if (edek.leasedKeyId === 0) {
+      try {
+        return await config.adapter().unwrap(edek.encryptedDekData, context);
+      } catch (error) {
+        if (error instanceof KmsError && error.kind === 'InvalidCiphertext') {
+          // The KMS rejected the EDEK's ciphertext: the EDEK is bad, not the KMS (a client error).
+          throw new TspError(205, `KMS unwrap failed: the KMS rejected the EDEK's ciphertext`, 400);
+        }
+        throw error;
+      }
+    }
+    let key;
+    try {
+      key = await this.leases.unwrapLease(config, edek.leasedKeyId, edek.wrappedLeasedKey);
+    } catch (error) {
+      if (error instanceof KmsError && error.kind === 'InvalidCiphertext') {
+        throw new TspError(205, `KMS unwrap failed: the KMS rejected the EDEK's leased key`, 400);
+      }
+      throw error;
+    }
+    const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
+    if (!dek) throw new TspError(203, 'Provided EDEK failed authentication with its leased key');
+    return dek;
+  }
+
+  /** The config an EDEK names, if it belongs to the tenant and is usable for unwrap. */
+  private configFor(tenantId: string, edek: ParsedEdek): KmsConfigEntry {
+    const tenant = this.store.requireTenant(tenantId);
+    const config = tenant.configs.get(edek.kmsConfigId);
+    if (!config || (edek.tenantId !== '' && edek.tenantId !== tenantId)) {
+      throw new TspError(203, `KMS config ${edek.kmsConfigId} is not assigned to tenant '${tenantId}'`);
+    }
+    if (config.disabled) throw new TspError(202, `KMS config ${edek.kmsConfigId} of tenant '${tenantId}' is disabled`);
+    return config;
+  }
+
+  async batchWrap(meta: RequestMetadata, documentIds: string[]): Promise<BatchResult<WrapResult>> {
+    const primary = this.store.requirePrimary(meta.tenantId);
+    const result: BatchResult<WrapResult> = { keys: {}, failures: {} };
+    const ids = [...new Set(documentIds)];
+    if (primary.leasing) {
+      let lease;
+      try {
+        lease = this.leases.currentSync(primary.id) ?? (await this.leases.currentLease(primary));
+      } catch (error) {
+        const tspError = toTspError(error, 'wrap');
+        for (const id of ids) {
+          result.failures[id] = { code: tspError.code, message: tspError.message };
+          this.emit(meta, 'KMS_BATCH_WRAP', primary.id, true, tspError.code, id);
+        }
+        return result;
+      }
+      for (const id of ids) {
+        const wrapped = wrapNewDek(lease.key);
+        result.keys[id] = { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
+        this.emit(meta, 'KMS_BATCH_WRAP', primary.id, true, 0, id);
+      }
+      return result;
+    }
+    await forEachLimited(ids, BATCH_KMS_CONCURRENCY, async (id) => {
+      try {
+        result.keys[id] = await this.wrapSlow(meta, primary, 'KMS_BATCH_WRAP', id);
+      } catch (error) {
+        const tspError = toTspError(error, 'wrap');
+        result.failures[id] = { code: tspError.code, message: tspError.message };
+      }
+    });
+    return result;
+  }
+
+  async batchUnwrap(meta: RequestMetadata, edeks: Record<string, string>): Promise<BatchResult<{ dek: string }>> {
+    this.store.requireTenant(meta.tenantId);
+    const result: BatchResult<{ dek: string }> = { keys: {}, failures: {} };
+    await forEachLimited(Object.entries(edeks), BATCH_KMS_CONCURRENCY, async ([id, edekBase64]) => {
+      try {
+        let edek: ParsedEdek;
+        let config: KmsConfigEntry;
+        try {
+          edek = decodeEdek(edekBase64);
+          config = this.configFor(meta.tenantId, edek);
+        } catch (error) {
+          this.emit(meta, 'KMS_BATCH_UNWRAP', undefined, undefined, toTspError(error, 'unwrap').code, id);
+          throw error;
+        }
+        result.keys[id] = await this.unwrapSlow(meta, edek, config, 'KMS_BATCH_UNWRAP', id);
+      } catch (error) {
+        const tspError = toTspError(error, 'unwrap');
+        result.failures[id] = { code: tspError.code, message: tspError.message };
+      }
+    });
+    return result;
+  }
+
+  /** Unwrap under `tenantId`, re-wrap the same DEK under the primary config of `newTenantId` (PROTOCOL.md §1.2). */
+  async rekey(meta: RequestMetadata, edekBase64: string, newTenantId: string): Promise<WrapResult> {
+    let configId: number | undefined;
+    let leased: boolean | undefined;
+    try {
+      const edek = decodeEdek(edekBase64);
+      const source = this.configFor(meta.tenantId, edek);
+      configId = source.id;
+      leased = edek.leasedKeyId !== 0;
+      const dek = await this.unwrapWith(edek, source).catch((error: unknown) => {
+        throw toTspError(error, 'unwrap');
+      });
+      const target = this.store.requirePrimary(newTenantId);
+      configId = target.id;
+      leased = target.leasing;
+      const result = await this.wrapWith(target, dek).catch((error: unknown) => {
+        throw toTspError(error, 'wrap');
+      });
+      this.emit(meta, 'KMS_REKEY', configId, leased, 0);
+      return result;
+    } catch (error) {
+      const tspError = toTspError(error, 'wrap');
+      this.emit(meta, 'KMS_REKEY', configId, leased, tspError.code);
+      throw tspError;
+    }
+  }
+
+  private emit(meta: RequestMetadata, event: string, kmsConfigId: number | undefined, leased: boolean | undefined, code: number, objectId?: string): void {
+    // One fixed object shape (absent fields are undefined) keeps this allocation cheap on the hot path.
+    this.events.record({
+      tenantId: meta.tenantId,
+      event,
+      timestampMillis: Date.now(),
+      source: 'proxy',
+      iclFields: meta.iclFields,
+      customFields: meta.customFields,
+      kmsConfigId,
+      leased,
+      code,
+      objectId,
+    });
+  }
+}
+
+async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await run(item);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, parseEnvFile } from './config.js';
+import { createLogger } from './logger.js';
+import { startProxy } from './proxy.js';
+
+/**
+ * `node dist/main.js [--env-file <path>]`: configuration from the environment, optionally merged over a `.env`
+ * file (the process environment wins). SIGTERM/SIGINT shut down gracefully.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let env: Record<string, string | undefined> = process.env;
+  const fileArg = args.findIndex((a) => a === '--env-file' || a.startsWith('--env-file='));
+  if (fileArg !== -1) {
+    const path = args[fileArg]!.includes('=') ? args[fileArg]!.split('=').slice(1).join('=') : args[fileArg + 1];
+    if (!path) throw new ConfigError(['--env-file needs a path']);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigError([`--env-file ${path} cannot be read`]);
+    }
+    env = { ...parseEnvFile(text), ...process.env };
+  }
+  const config = loadConfig(env);
+  const logger = createLogger(config.logLevel);
+  const proxy = await startProxy(config, { logger });
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'signal received');
+    proxy.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ reason: (error as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`tenant security proxy failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -22,7 +22,7 @@ const metadataSchema = z.object({
 function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => issue.message).join(' ');
+    const issues = result.error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
     throw new TypeError(`Invalid ${what}: ${issues}`);
   }
   return result.data;

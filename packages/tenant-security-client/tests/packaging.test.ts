@@ -1,0 +1,54 @@
+/**
+ * The published shape: the build from a clean dist, `require()` and `import` of the package name through its
+ * exports map (with types next to each), and the `npm pack` file list.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+const packageDir = path.join(__dirname, '..');
+const run = (command: string, args: string[]) => execFileSync(command, args, { cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+const usage = `
+  const client = new api.TenantSecurityClient('http://127.0.0.1:7777/', 'key');
+  const header = Buffer.from([3, 0x49, 0x52, 0x4f, 0x4e, 0, 0, 1]);
+  const result = {
+    client: typeof client.encryptDocument,
+    ciphertext: client.isCiphertext(header),
+    metadata: new api.DocumentMetadata('t', 'u').toJsonStructure().tenantId,
+    code: api.TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+    event: api.UserEvent.LOGIN.getFlatEvent(),
+    exception: new api.TscException(902, 'x') instanceof api.TenantSecurityException,
+  };
+  client.close();
+  console.log(JSON.stringify(result));`;
+const expected = { client: 'function', ciphertext: true, metadata: 't', code: 901, event: 'USER_LOGIN', exception: true };
+
+beforeAll(() => {
+  run('npm', ['run', 'build', '--silent']);
+}, 120_000);
+
+describe('package', () => {
+  it('builds ESM and CommonJS with declarations for each', () => {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.cjs', 'dist/cjs/index.d.cts', 'dist/cjs/client.d.cts']) {
+      expect(existsSync(path.join(packageDir, file))).toBe(true);
+    }
+  });
+
+  it('works from CommonJS (require) through the exports map', () => {
+    const output = run('node', ['-e', `const api = require('@opencmk/tenant-security-client'); ${usage}`]);
+    expect(JSON.parse(output)).toEqual(expected);
+  });
+
+  it('works from ESM (import) through the exports map', () => {
+    const output = run('node', ['--input-type=module', '-e', `import * as api from '@opencmk/tenant-security-client'; ${usage}`]);
+    expect(JSON.parse(output)).toEqual(expected);
+  });
+
+  it('packs dist, proto and README without sources, tests or source maps', () => {
+    const [pack] = JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'])) as { files: { path: string }[] }[];
+    const files = pack!.files.map((file) => file.path);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'proto/document_header.proto', 'dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.cjs', 'dist/cjs/index.d.cts']));
+    expect(files.filter((file) => file.startsWith('src/') || file.startsWith('tests/') || file.endsWith('.map'))).toEqual([]);
+  });
+});

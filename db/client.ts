@@ -52,7 +52,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const dataDir = options.dataDir ?? 'memory://';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = new PGlite(dataDir.startsWith('memory://') ? undefined : path.resolve(dataDir));
+  const client = new PGlite(dataDir.startsWith('memory://') ? undefined : path.resolve(/*turbopackIgnore: true*/ dataDir));
   const pgliteDb = drizzle(client, { schema });
   await migrate(pgliteDb, { migrationsFolder });
   return { db: pgliteDb as unknown as Db, driver: 'pglite', close: () => client.close() };

@@ -134,12 +134,13 @@ function generateEphemeralKeyPair(): KeyPair {
 }
 
 /**
- * Decap(enc, skR) (RFC 9180 §4.1).
+ * Decap(enc, skR) (RFC 9180 §4.1). `recipientPublicKey` must be pk(skR) when given.
  * @throws CryptoError INVALID_KEY when enc or skR have the wrong length or the DH output is all zero (§7.1.4)
  */
-export function decap(enc: Uint8Array, recipientPrivateKey: Uint8Array): Uint8Array {
+export function decap(enc: Uint8Array, recipientPrivateKey: Uint8Array, recipientPublicKey?: Uint8Array): Uint8Array {
   const dh = x25519SharedSecret(recipientPrivateKey, enc);
-  const kemContext = concatBytes(enc, x25519PublicKey(recipientPrivateKey));
+  // pkRm may be passed in when the caller already derived it (saves one scalar multiplication per open).
+  const kemContext = concatBytes(enc, recipientPublicKey ?? x25519PublicKey(recipientPrivateKey));
   const sharedSecret = extractAndExpand(dh, kemContext);
   dh.fill(0);
   return sharedSecret;
@@ -289,11 +290,14 @@ export function setupSender(recipientPublicKey: Uint8Array, options: SetupOption
   return { enc, context: new HpkeContext('sender', aeadId, schedule), sharedSecret, schedule };
 }
 
-/** SetupBaseR / SetupPSKR (RFC 9180 §5.1.1, §5.1.2). */
-export function setupReceiver(enc: Uint8Array, recipientPrivateKey: Uint8Array, options: SetupOptions): HpkeContext {
+/**
+ * SetupBaseR / SetupPSKR (RFC 9180 §5.1.1, §5.1.2).
+ * @param recipientPublicKey - pk(skR) if the caller already has it; derived otherwise
+ */
+export function setupReceiver(enc: Uint8Array, recipientPrivateKey: Uint8Array, options: SetupOptions, recipientPublicKey?: Uint8Array): HpkeContext {
   const aeadId = options.aeadId ?? AEAD_CHACHA20_POLY1305;
   const mode: HpkeMode = options.psk ? MODE_PSK : MODE_BASE;
-  const sharedSecret = decap(enc, recipientPrivateKey);
+  const sharedSecret = decap(enc, recipientPrivateKey, recipientPublicKey);
   const schedule = keySchedule(aeadId, mode, sharedSecret, options.info, options.psk);
   sharedSecret.fill(0);
   return new HpkeContext('receiver', aeadId, schedule);

@@ -1,7 +1,7 @@
 import { encodeContext, type SealContext } from './context.js';
 import { assertBytes, base64UrlDecode, base64UrlEncode, concatBytes, readUintBE, utf8Encode } from './encoding.js';
 import { CryptoError } from './errors.js';
-import { AEAD_CHACHA20_POLY1305, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256, openSingleShot, setupSender } from './hpke.js';
+import { AEAD_CHACHA20_POLY1305, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256, setupReceiver, setupSender } from './hpke.js';
 import { KEY_ID_LENGTH, keyIdBytes } from './keys.js';
 import { assertX25519Key, constantTimeEqual, sha256Digest, x25519PublicKey } from './primitives.js';
 
@@ -144,7 +144,8 @@ export function seal(payload: Uint8Array, recipientPublicKey: Uint8Array, contex
 export function open(blob: string, recipientPrivateKey: Uint8Array, context: SealContext): Uint8Array {
   const parsed = parseSealedBlob(blob);
   const encodedContext = encodeContext(context);
-  const ownKeyId = keyIdBytes(x25519PublicKey(recipientPrivateKey));
+  const ownPublicKey = x25519PublicKey(recipientPrivateKey);
+  const ownKeyId = keyIdBytes(ownPublicKey);
   if (!constantTimeEqual(ownKeyId, parsed.recipientKeyId)) {
     throw new CryptoError('WRONG_RECIPIENT', 'sealed blob was sealed to a different key');
   }
@@ -155,7 +156,8 @@ export function open(blob: string, recipientPrivateKey: Uint8Array, context: Sea
     throw new CryptoError('CONTEXT_MISMATCH', 'sealed blob belongs to a different context');
   }
   try {
-    return openSingleShot(parsed.enc, recipientPrivateKey, info, parsed.header, parsed.ciphertext, AEAD_CHACHA20_POLY1305);
+    // Single-shot Open (RFC 9180 §6.1) with the AEAD of the blob's suite.
+    return setupReceiver(parsed.enc, recipientPrivateKey, { aeadId: AEAD_CHACHA20_POLY1305, info }, ownPublicKey).open(parsed.header, parsed.ciphertext);
   } catch {
     // A low-order enc (all-zero DH, RFC 9180 §7.1.4) or a failed AEAD check both mean the blob was altered.
     throw new CryptoError('TAMPERED', 'sealed blob failed authentication');

@@ -11,3 +11,4 @@ export { RequestLog, type RequestLogEntry, type RequestLogFilter } from './core/
 export { EmulatorError, type EmulatorErrorCode } from './core/errors.js';
 export { createCertificateAuthority, type CertificateAuthority } from './tls/certificates.js';
 export { crc32c } from './core/crc32c.js';
+export { createCaTrustingFetch } from './testing/ca-fetch.js';

@@ -153,10 +153,3 @@ export function readUintBE(bytes: Uint8Array, offset: number, length: number): n
   for (let i = 0; i < length; i++) value = value * 256 + bytes[offset + i]!;
   return value;
 }
-
-/** Lowercase hex of `bytes`. */
-export function bytesToHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
-  return out;
-}

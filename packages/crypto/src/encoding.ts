@@ -83,13 +83,22 @@ export function base64UrlDecode(text: string): Uint8Array {
   return out;
 }
 
-// A lone surrogate would be replaced by U+FFFD on encoding, so two different strings could encode to the same
-// bytes; rejecting them keeps every encoding (and therefore every bound context) injective.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** True when `text` is a string without lone UTF-16 surrogates. */
+/**
+ * True when `text` is a string without lone UTF-16 surrogates. A lone surrogate would be replaced by U+FFFD on
+ * encoding, so two different strings could encode to the same bytes; rejecting them keeps every encoding (and
+ * therefore every bound context) injective.
+ */
 export function isWellFormedString(text: unknown): text is string {
-  return typeof text === 'string' && !LONE_SURROGATE.test(text);
+  if (typeof text !== 'string') return false;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    if (unit > 0xdbff) return false; // low surrogate without a preceding high one
+    const next = text.charCodeAt(i + 1);
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return false; // high surrogate not followed by a low one
+    i++;
+  }
+  return true;
 }
 
 const UTF8_ENCODER = new TextEncoder();

@@ -91,3 +91,19 @@ describe('keys', () => {
     expect(() => validatePublicKey(generateKeyPair().publicKey)).not.toThrow();
   });
 });
+
+describe('well-formed strings', () => {
+  it('accepts surrogate pairs and rejects every kind of lone surrogate, like String.prototype.isWellFormed', () => {
+    const samples = ['', 'abc', '𝄞', 'a𝄞b', '\uD834', '\uDD1E', 'a\uD834', '\uDD1Ea', '\uD834\uD834\uDD1E', '\uD834\uDD1E\uDD1E', '\uDBFF\uDFFF'];
+    for (const text of samples) {
+      const expected = (text as string & { isWellFormed(): boolean }).isWellFormed();
+      let accepted = true;
+      try {
+        utf8Encode(text);
+      } catch {
+        accepted = false;
+      }
+      expect({ text: Array.from(text, (c) => c.codePointAt(0)), accepted }).toEqual({ text: Array.from(text, (c) => c.codePointAt(0)), accepted: expected });
+    }
+  });
+});

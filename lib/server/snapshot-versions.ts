@@ -1,0 +1,65 @@
+import 'server-only';
+import { EventEmitter } from 'node:events';
+import { and, eq, ne, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { proxyConfigs } from '@/db/schema';
+
+/**
+ * Snapshot versions: every change that alters what a proxy configuration's snapshot contains bumps its
+ * `snapshot_version` in the same transaction as the change. Waiting long-polls learn of it two ways: an in-process
+ * event (immediate, same broker instance) and a cheap poll of that one column (other broker instances sharing the
+ * database), see waitForSnapshotChange.
+ */
+
+type Holder = { emitter?: EventEmitter };
+// On globalThis so route handlers and server actions bundled into different chunks share one emitter.
+const holder: Holder = ((globalThis as { __opencmkSnapshotEvents?: Holder }).__opencmkSnapshotEvents ??= {});
+function emitter(): EventEmitter {
+  if (!holder.emitter) {
+    holder.emitter = new EventEmitter();
+    // One listener per waiting long-poll; thousands of proxies may wait at once.
+    holder.emitter.setMaxListeners(0);
+  }
+  return holder.emitter;
+}
+
+/** Bumps every live proxy configuration of a vendor (tenant configs, settings and checks concern them all). */
+export async function bumpVendorSnapshots(db: Db, vendorOrgId: string): Promise<void> {
+  await db
+    .update(proxyConfigs)
+    .set({ snapshotVersion: sql`${proxyConfigs.snapshotVersion} + 1` })
+    .where(and(eq(proxyConfigs.orgId, vendorOrgId), ne(proxyConfigs.status, 'revoked')));
+}
+
+export async function bumpProxySnapshot(db: Db, proxyConfigId: string): Promise<void> {
+  await db
+    .update(proxyConfigs)
+    .set({ snapshotVersion: sql`${proxyConfigs.snapshotVersion} + 1` })
+    .where(eq(proxyConfigs.id, proxyConfigId));
+}
+
+/** Call after the bumping transaction committed: wakes this instance's long-polls for the vendor at once. */
+export function notifyVendorChanged(vendorOrgId: string): void {
+  emitter().emit(`vendor:${vendorOrgId}`);
+}
+
+export function notifyProxyChanged(proxyConfigId: string): void {
+  emitter().emit(`proxy:${proxyConfigId}`);
+}
+
+/** Resolves on the next in-process notification for this proxy configuration (or its vendor), or on abort. */
+export function nextNotification(vendorOrgId: string, proxyConfigId: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const events = emitter();
+    const done = () => {
+      events.off(`vendor:${vendorOrgId}`, done);
+      events.off(`proxy:${proxyConfigId}`, done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    if (signal.aborted) return resolve();
+    events.on(`vendor:${vendorOrgId}`, done);
+    events.on(`proxy:${proxyConfigId}`, done);
+    signal.addEventListener('abort', done);
+  });
+}

@@ -134,7 +134,8 @@ export class GcpIdentity {
     if (sub !== undefined && sub !== iss) return unauthenticated(invalid);
     // AIP-4111: a self-signed JWT carries either the API audience or scopes.
     const scopeList = typeof scope === 'string' ? scope.split(/\s+/) : [];
-    const audienceOk = aud === audience || aud === audience.replace(/\/$/, '');
+    // google-auth-library uses the request URL as audience when no scopes are set; gax uses the API origin.
+    const audienceOk = typeof aud === 'string' && (aud === audience.replace(/\/$/, '') || aud.startsWith(audience));
     if (!audienceOk && !scopeList.some((s) => scopes.includes(s))) return unauthenticated(invalid);
     account.seenTokens.add(token);
     return { email: account.email };

@@ -1,6 +1,6 @@
 import './helpers.js';
-import { ClientSecretCredential } from '@azure/identity';
-import { CryptographyClient, type KeyWrapAlgorithm } from '@azure/keyvault-keys';
+import { ClientSecretCredential, type ClientSecretCredentialOptions } from '@azure/identity';
+import { CryptographyClient, type CryptographyClientOptions, type KeyWrapAlgorithm } from '@azure/keyvault-keys';
 import { startEmulators, type AzureAppCredentials, type AzureVaultEmulator, type Emulators } from '../src/index.js';
 import { elapsed, expectRejection } from './helpers.js';
 
@@ -16,7 +16,7 @@ function credential(who: AzureAppCredentials = app, options: { secret?: string; 
     authorityHost: vault.authorityHost,
     disableInstanceDiscovery: true, // otherwise MSAL asks the public cloud for instance metadata
     tlsOptions: { ca: emu.ca.pem },
-  } as ConstructorParameters<typeof ClientSecretCredential>[3]);
+  } as ClientSecretCredentialOptions);
 }
 
 function crypto(keyId: string, who: AzureAppCredentials | ClientSecretCredential = app, maxRetries = 3): CryptographyClient {
@@ -25,7 +25,7 @@ function crypto(keyId: string, who: AzureAppCredentials | ClientSecretCredential
     disableChallengeResourceVerification: true, // the vault host is 127.0.0.1, not *.vault.azure.net
     tlsOptions: { ca: emu.ca.pem },
     retryOptions: { maxRetries, retryDelayInMs: 5, maxRetryDelayInMs: 20 },
-  } as ConstructorParameters<typeof CryptographyClient>[2]);
+  } as CryptographyClientOptions);
 }
 
 function innerCode(error: any): string | undefined {
@@ -236,10 +236,10 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
     const second = await emu.addAzureVault({ vaultName: 'second-vault' });
     const appInSecond = second.control.api.addApp({ displayName: 'tsp-proxy' });
     const key = second.control.api.addKey({ name: 'kek', access: [appInSecond.clientId] });
-    const client = new CryptographyClient(key.kid, credential(appInSecond), { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca.pem } } as ConstructorParameters<typeof CryptographyClient>[2]);
+    const client = new CryptographyClient(key.kid, credential(appInSecond), { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca.pem } } as CryptographyClientOptions);
     await expect(client.wrapKey('RSA-OAEP-256', dek)).resolves.toBeDefined();
     // A credential bound to the first vault's tenant: the SDK refuses the foreign tenant named in the challenge.
-    const crossTenant = new CryptographyClient(key.kid, credential(app), { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca.pem } } as ConstructorParameters<typeof CryptographyClient>[2]);
+    const crossTenant = new CryptographyClient(key.kid, credential(app), { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca.pem } } as CryptographyClientOptions);
     const error = await expectRejection(crossTenant.wrapKey('RSA-OAEP-256', dek));
     expect(String(error.message)).toContain(second.tenantId);
   });

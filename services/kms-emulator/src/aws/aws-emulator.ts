@@ -66,6 +66,7 @@ const kmsError = (type: string, message: string, status = 400) => new KmsFailure
 
 const ACCOUNT = v.string({ pattern: /^\d{12}$/ });
 const KEY_REF = v.string({ min: 1, max: 2048 });
+const MATERIAL = v.string({ pattern: /^[A-Za-z0-9+/]{43}=$/ }); // 32 bytes, base64
 const ARN_PARTITION = 'aws';
 const CIPHERTEXT_VERSION = 0x01;
 const OPERATIONS = ['Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt', 'DescribeKey'] as const;
@@ -191,6 +192,8 @@ export class AwsEmulator {
           alias: v.optional(v.string({ min: 7, max: 256, pattern: /^alias\/[a-zA-Z0-9/_-]+$/ })),
           description: v.optional(v.string({ max: 8192 })),
           allowedPrincipals: v.optional(v.array(v.string({ min: 1, max: 2048 }))),
+          /** Fixed key material (base64, 32 bytes each, oldest first) so a restarted emulator still decrypts old blobs. */
+          keyMaterial: v.optional(v.array(MATERIAL, { max: 100 })),
         }),
         (input): AwsKeyInfo => {
           const region = input.region ?? this.defaultRegion;
@@ -208,7 +211,7 @@ export class AwsEmulator {
             aliases: input.alias ? [input.alias] : [],
             description: input.description ?? '',
             state: 'Enabled',
-            materials: [randomBytes(32)],
+            materials: input.keyMaterial?.length ? input.keyMaterial.map((material) => Buffer.from(material, 'base64')) : [randomBytes(32)],
             // The default key policy delegates to the owning account.
             allowedPrincipals: new Set(input.allowedPrincipals ?? [input.accountId]),
             createdAt: Date.now(),

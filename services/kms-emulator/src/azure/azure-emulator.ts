@@ -4,7 +4,7 @@
  * wrapkey/unwrapkey (RSA-OAEP, RSA-OAEP-256, A128/192/256KW), GET key, per-key access for app registrations,
  * key_ops, enable/disable and rotation.
  */
-import { constants, createCipheriv, createDecipheriv, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { bindControl, defineControl } from '../core/control.js';
 import { EmulatorError } from '../core/errors.js';
 import { FaultInjector, type FaultErrorKind } from '../core/faults.js';
@@ -145,6 +145,17 @@ export class AzureVaultEmulator {
           size: v.optional(v.int({ min: 128, max: 4096 })),
           keyOps: v.optional(v.array(v.literal(...KEY_OPS))),
           access: v.optional(v.array(PRINCIPAL)),
+          /** Fixed versions (oldest first; the last is current) so a restarted vault keeps its kids and key material. */
+          versions: v.optional(
+            v.array(
+              v.object({
+                version: v.string({ pattern: /^[0-9a-f]{32}$/ }),
+                privateKeyPem: v.optional(v.string({ min: 100, max: 20_000 })),
+                secret: v.optional(v.string({ pattern: /^[A-Za-z0-9+/]+={0,2}$/ })),
+              }),
+              { max: 100 },
+            ),
+          ),
         }),
         (input): AzureKeyInfo => {
           if (this.keys.has(input.name)) throw new EmulatorError('ALREADY_EXISTS', `key ${input.name} exists in vault ${this.vaultName}`);
@@ -161,7 +172,11 @@ export class AzureVaultEmulator {
             access: new Map((input.access ?? []).map((principal) => [principal, new Set<KeyOperation>(['get', 'wrapKey', 'unwrapKey'])])),
             updated: Date.now(),
           };
-          key.versions.push(newVersion(kty, size));
+          if (input.versions?.length) {
+            for (const fixed of input.versions) key.versions.push(importVersion(kty, size, fixed));
+          } else {
+            key.versions.push(newVersion(kty, size));
+          }
           this.keys.set(input.name, key);
           return this.keyInfo(key);
         },
@@ -397,6 +412,24 @@ function newVersion(kty: 'RSA' | 'oct-HSM', size: number): VaultKeyVersion {
     return { version, kty, privateKey, publicKey, created: Date.now() };
   }
   return { version, kty, secret: randomBytes(size / 8), created: Date.now() };
+}
+
+function importVersion(kty: 'RSA' | 'oct-HSM', size: number, fixed: { version: string; privateKeyPem?: string; secret?: string }): VaultKeyVersion {
+  if (kty === 'RSA') {
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(fixed.privateKeyPem ?? '');
+    } catch {
+      throw new EmulatorError('INVALID_ARGUMENT', `versions: version ${fixed.version} needs privateKeyPem, a PEM RSA private key`);
+    }
+    if (privateKey.asymmetricKeyType !== 'rsa' || privateKey.asymmetricKeyDetails?.modulusLength !== size) {
+      throw new EmulatorError('INVALID_ARGUMENT', `versions: version ${fixed.version} must be an RSA-${size} key`);
+    }
+    return { version: fixed.version, kty, privateKey, publicKey: createPublicKey(privateKey), created: Date.now() };
+  }
+  const secret = Buffer.from(fixed.secret ?? '', 'base64');
+  if (secret.length * 8 !== size) throw new EmulatorError('INVALID_ARGUMENT', `versions: version ${fixed.version} needs secret, ${size / 8} bytes base64`);
+  return { version: fixed.version, kty, secret, created: Date.now() };
 }
 
 function transform(version: VaultKeyVersion, alg: string, operation: 'wrapKey' | 'unwrapKey', value: Buffer): Buffer {

@@ -127,6 +127,8 @@ export class GcpEmulator {
           projectId: v.string({ pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/ }),
           accountId: v.string({ pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/ }),
           privateKeyPem: v.optional(v.string({ min: 100, max: 10_000 })),
+          privateKeyId: v.optional(v.string({ pattern: /^[0-9a-f]{40}$/ })),
+          clientId: v.optional(v.string({ pattern: /^\d{1,30}$/ })),
         }),
         (input): ServiceAccountKeyJson => this.identity.addServiceAccount(input),
       ),
@@ -137,12 +139,16 @@ export class GcpEmulator {
           keyRing: v.string({ pattern: SEGMENT }),
           key: v.string({ pattern: SEGMENT }),
           members: v.optional(v.array(MEMBER)),
+          /** Fixed material per version (base64, 32 bytes each; version 1 first); the last one is primary. */
+          keyMaterial: v.optional(v.array(v.string({ pattern: /^[A-Za-z0-9+/]{43}=$/ }), { max: 100 })),
         }),
         (input): GcpKeyInfo => {
           const name = `projects/${input.project}/locations/${input.location ?? 'global'}/keyRings/${input.keyRing}/cryptoKeys/${input.key}`;
           if (this.keys.has(name)) throw new EmulatorError('ALREADY_EXISTS', `key ${name} exists`);
           const key: GcpKey = { name, versions: new Map(), primary: 1, nextVersion: 1, members: new Map(), createdAt: Date.now() };
-          this.addVersion(key);
+          for (const material of input.keyMaterial?.length ? input.keyMaterial : [undefined]) {
+            key.primary = this.addVersion(key, material === undefined ? undefined : Buffer.from(material, 'base64')).id;
+          }
           for (const member of input.members ?? []) key.members.set(stripMember(member), 'encrypterDecrypter');
           this.keys.set(name, key);
           return this.keyInfo(key);
@@ -208,8 +214,8 @@ export class GcpEmulator {
     };
   }
 
-  private addVersion(key: GcpKey): GcpKeyVersion {
-    const version: GcpKeyVersion = { id: key.nextVersion++, state: 'ENABLED', material: randomBytes(32), createdAt: Date.now() };
+  private addVersion(key: GcpKey, material: Buffer = randomBytes(32)): GcpKeyVersion {
+    const version: GcpKeyVersion = { id: key.nextVersion++, state: 'ENABLED', material, createdAt: Date.now() };
     key.versions.set(version.id, version);
     return version;
   }

@@ -42,7 +42,7 @@ export class GcpIdentity {
   tokenLifetimeSeconds = 3600;
   tokenUri = 'https://oauth2.googleapis.com/token';
 
-  addServiceAccount(input: { projectId: string; accountId: string; privateKeyPem?: string }): ServiceAccountKeyJson {
+  addServiceAccount(input: { projectId: string; accountId: string; privateKeyPem?: string; privateKeyId?: string; clientId?: string }): ServiceAccountKeyJson {
     const email = `${input.accountId}@${input.projectId}.iam.gserviceaccount.com`;
     if (this.accounts.has(email)) throw new EmulatorError('ALREADY_EXISTS', `service account ${email} exists`);
     let privateKeyPem = input.privateKeyPem;
@@ -56,14 +56,14 @@ export class GcpIdentity {
       throw new EmulatorError('INVALID_ARGUMENT', 'privateKeyPem: expected a PEM RSA private key');
     }
     if (publicKey.asymmetricKeyType !== 'rsa') throw new EmulatorError('INVALID_ARGUMENT', 'privateKeyPem: expected an RSA key');
-    const keyId = randomBytes(20).toString('hex');
+    const keyId = input.privateKeyId ?? randomBytes(20).toString('hex');
     const keyJson: ServiceAccountKeyJson = {
       type: 'service_account',
       project_id: input.projectId,
       private_key_id: keyId,
       private_key: privateKeyPem,
       client_email: email,
-      client_id: String(BigInt('0x' + randomBytes(8).toString('hex'))),
+      client_id: input.clientId ?? String(BigInt('0x' + randomBytes(8).toString('hex'))),
       auth_uri: 'https://accounts.google.com/o/oauth2/auth',
       token_uri: this.tokenUri,
     };

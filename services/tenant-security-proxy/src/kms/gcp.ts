@@ -48,7 +48,7 @@ export class GcpKmsAdapter implements KmsAdapter {
           plaintextCrc32c: { value: crc32c(plaintext) },
           additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
         },
-        { timeout: this.policy.timeoutMs, retry: null, maxRetries: 0 } as object,
+        { timeout: this.policy.timeoutMs, maxRetries: 0 },
       );
       const ciphertext = toBytes(response.ciphertext);
       // Google's guidance: discard a response whose checksums do not match (data corrupted in transit).
@@ -73,7 +73,7 @@ export class GcpKmsAdapter implements KmsAdapter {
           ciphertextCrc32c: { value: crc32c(ciphertext) },
           additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
         },
-        { timeout: this.policy.timeoutMs, retry: null, maxRetries: 0 } as object,
+        { timeout: this.policy.timeoutMs, maxRetries: 0 },
       );
       const plaintext = toBytes(response.plaintext);
       if (plaintext.length === 0 || int64(response.plaintextCrc32c) !== crc32c(plaintext)) {

@@ -15,7 +15,8 @@ const USAGE = `usage: emulators [--seed demo|none] [--host 127.0.0.1] [--ca-file
 function port(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`${flag}: expected a port number, got ${value}`);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new Error(`${flag}: expected a port number, got ${value}`);
   return parsed;
 }
 
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
       process.stderr.write(`${USAGE}\n`);
       return;
     }
-    if (values.seed !== 'demo' && values.seed !== 'none') throw new Error(`--seed: expected demo or none, got ${values.seed}`);
+    if (values.seed !== 'demo' && values.seed !== 'none')
+      throw new Error(`--seed: expected demo or none, got ${values.seed}`);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exitCode = 2;
@@ -63,11 +65,18 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const emulators = await startEmulators({ host: values.host, seed: values.seed as 'demo' | 'none', caFile: values['ca-file'], ports });
+  const emulators = await startEmulators({
+    host: values.host,
+    seed: values.seed as 'demo' | 'none',
+    caFile: values['ca-file'],
+    ports,
+  });
   const document = JSON.stringify(emulators.describe());
   if (values.output) await writeFile(values.output, `${document}\n`, { mode: 0o600 });
   process.stdout.write(`${document}\n`);
-  process.stderr.write(`emulators ready: aws ${emulators.aws.url}, gcp ${emulators.gcp.httpUrl} / ${emulators.gcp.httpsUrl}, azure ${emulators.azure.vaultUrl}, sinks ${emulators.sinks.httpsUrl}; CA ${emulators.ca.path}\n`);
+  process.stderr.write(
+    `emulators ready: aws ${emulators.aws.url}, gcp ${emulators.gcp.httpUrl} / ${emulators.gcp.httpsUrl}, azure ${emulators.azure.vaultUrl}, sinks ${emulators.sinks.httpsUrl}; CA ${emulators.ca.path}\n`,
+  );
   let closing = false;
   const shutdown = () => {
     if (closing) return;

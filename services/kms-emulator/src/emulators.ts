@@ -23,7 +23,14 @@ export interface StartEmulatorsOptions {
   /** Where to write the CA PEM. Default: a fresh temp directory removed by close(). A given file is left in place. */
   caFile?: string;
   /** Fixed ports (CLI only; tests must keep the default 0 = ephemeral). */
-  ports?: { aws?: number; gcpHttp?: number; gcpHttps?: number; azure?: number; sinksHttp?: number; sinksHttps?: number };
+  ports?: {
+    aws?: number;
+    gcpHttp?: number;
+    gcpHttps?: number;
+    azure?: number;
+    sinksHttp?: number;
+    sinksHttps?: number;
+  };
   /** Default AWS region (the signing region clients must use for keys created without a region). */
   awsRegion?: string;
   /** The default vault's Entra tenant id and name. */
@@ -33,7 +40,15 @@ export interface StartEmulatorsOptions {
 export interface EmulatorsDescription {
   ca: { path: string; pem: string };
   aws: { endpoint: string; region: string; admin: string };
-  gcp: { httpEndpoint: string; httpsEndpoint: string; apiEndpoint: string; httpPort: number; httpsPort: number; tokenUrl: string; admin: string };
+  gcp: {
+    httpEndpoint: string;
+    httpsEndpoint: string;
+    apiEndpoint: string;
+    httpPort: number;
+    httpsPort: number;
+    tokenUrl: string;
+    admin: string;
+  };
   azure: { vaults: { vaultName: string; vaultUrl: string; authorityHost: string; tenantId: string; admin: string }[] };
   sinks: { httpUrl: string; httpsUrl: string; splunkUrl: string; gcpLoggingEndpoint: string; admin: string };
   /** Present when started with `seed: 'demo'`. Contains secrets: test credentials only. */
@@ -62,7 +77,8 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const ports = options.ports ?? {};
   const authority = createCertificateAuthority();
-  const hosts = host === '127.0.0.1' || host === 'localhost' ? ['127.0.0.1', 'localhost', '::1'] : [host, '127.0.0.1', 'localhost'];
+  const hosts =
+    host === '127.0.0.1' || host === 'localhost' ? ['127.0.0.1', 'localhost', '::1'] : [host, '127.0.0.1', 'localhost'];
   const serverCertificate = authority.issueServerCertificate(hosts);
   const tls = { key: serverCertificate.keyPem, cert: serverCertificate.certPem };
 
@@ -87,9 +103,21 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
     const entra = new EntraDirectory();
     const aws = await AwsEmulator.start({ host, port: ports.aws, region: options.awsRegion });
     started.push(aws);
-    const gcp = await GcpEmulator.start({ host, httpPort: ports.gcpHttp, httpsPort: ports.gcpHttps, tls, identity: gcpIdentity });
+    const gcp = await GcpEmulator.start({
+      host,
+      httpPort: ports.gcpHttp,
+      httpsPort: ports.gcpHttps,
+      tls,
+      identity: gcpIdentity,
+    });
     started.push(gcp);
-    const sinks = await SinkEmulator.start({ host, httpPort: ports.sinksHttp, httpsPort: ports.sinksHttps, tls, gcpIdentity });
+    const sinks = await SinkEmulator.start({
+      host,
+      httpPort: ports.sinksHttp,
+      httpsPort: ports.sinksHttps,
+      tls,
+      gcpIdentity,
+    });
     started.push(sinks);
     const azureVaults: AzureVaultEmulator[] = [];
     const addAzureVault = async (vault: { vaultName?: string; tenantId?: string; port?: number } = {}) => {
@@ -105,7 +133,11 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
       azureVaults.push(emulator);
       return emulator;
     };
-    const azure = await addAzureVault({ ...options.azure, port: ports.azure, vaultName: options.azure?.vaultName ?? 'opencmk-demo-vault' });
+    const azure = await addAzureVault({
+      ...options.azure,
+      port: ports.azure,
+      vaultName: options.azure?.vaultName ?? 'opencmk-demo-vault',
+    });
 
     const emulators: Emulators = {
       ca: { pem: authority.certPem, path: caPath },
@@ -145,7 +177,13 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
               admin: `${vault.url}/__emulator/`,
             })),
           },
-          sinks: { httpUrl: sinks.httpUrl, httpsUrl: sinks.httpsUrl, splunkUrl: sinks.splunkUrl, gcpLoggingEndpoint: sinks.gcpLoggingEndpoint, admin: `${sinks.httpUrl}/__emulator/` },
+          sinks: {
+            httpUrl: sinks.httpUrl,
+            httpsUrl: sinks.httpsUrl,
+            splunkUrl: sinks.splunkUrl,
+            gcpLoggingEndpoint: sinks.gcpLoggingEndpoint,
+            admin: `${sinks.httpUrl}/__emulator/`,
+          },
           ...(emulators.demo ? { demo: emulators.demo } : {}),
         };
       },

@@ -15,7 +15,14 @@ export const DEMO = {
     alias: 'alias/opencmk-demo',
     keyId: '0c0f1a5e-0000-4000-8000-00000000a001',
   },
-  gcp: { vendorProject: 'opencmk-vendor', tenantProject: 'opencmk-tenant', location: 'global', keyRing: 'opencmk', key: 'tenant-kek', logName: 'opencmk-security-events' },
+  gcp: {
+    vendorProject: 'opencmk-vendor',
+    tenantProject: 'opencmk-tenant',
+    location: 'global',
+    keyRing: 'opencmk',
+    key: 'tenant-kek',
+    logName: 'opencmk-security-events',
+  },
   azure: { keyName: 'tenant-kek' },
   splunk: { index: 'opencmk' },
 } as const;
@@ -82,7 +89,10 @@ export function seedDemoWorld(emulators: Emulators): DemoWorld {
   });
 
   const vendorSa = gcp.control.api.addServiceAccount({ projectId: DEMO.gcp.vendorProject, accountId: 'opencmk-proxy' });
-  const loggingSa = gcp.control.api.addServiceAccount({ projectId: DEMO.gcp.tenantProject, accountId: 'opencmk-logging' });
+  const loggingSa = gcp.control.api.addServiceAccount({
+    projectId: DEMO.gcp.tenantProject,
+    accountId: 'opencmk-logging',
+  });
   const gcpKey = gcp.control.api.addKey({
     project: DEMO.gcp.tenantProject,
     location: DEMO.gcp.location,
@@ -118,7 +128,12 @@ export function seedDemoWorld(emulators: Emulators): DemoWorld {
       key: DEMO.gcp.key,
       keyName: gcpKey.name,
       serviceAccountKey: vendorSa,
-      logging: { endpoint: sinks.gcpLoggingEndpoint, project: DEMO.gcp.tenantProject, logName: DEMO.gcp.logName, serviceAccountKey: loggingSa },
+      logging: {
+        endpoint: sinks.gcpLoggingEndpoint,
+        project: DEMO.gcp.tenantProject,
+        logName: DEMO.gcp.logName,
+        serviceAccountKey: loggingSa,
+      },
     },
     azure: {
       vaultUrl: azure.vaultUrl,

@@ -29,32 +29,60 @@ describe('admin HTTP API under /__emulator/', () => {
     expect(user.accessKeyId).toMatch(/^AKIA/);
     const key = (await admin(emu.aws.url, 'addKey', { accountId: '333333333333', alias: 'alias/http' })).json();
     expect(key.arn).toMatch(/^arn:aws:kms:us-east-1:333333333333:key\//);
-    const client = new KMSClient({ region: 'us-east-1', endpoint: emu.aws.url, credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey }, maxAttempts: 1 });
+    const client = new KMSClient({
+      region: 'us-east-1',
+      endpoint: emu.aws.url,
+      credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+      maxAttempts: 1,
+    });
     try {
       await client.send(new EncryptCommand({ KeyId: 'alias/http', Plaintext: Buffer.from('x') }));
-      expect((await admin(emu.aws.url, 'setKeyState', { key: key.arn, state: 'Disabled' })).json().state).toBe('Disabled');
-      await expect(client.send(new EncryptCommand({ KeyId: key.arn, Plaintext: Buffer.from('x') }))).rejects.toMatchObject({ name: 'DisabledException' });
+      expect((await admin(emu.aws.url, 'setKeyState', { key: key.arn, state: 'Disabled' })).json().state).toBe(
+        'Disabled',
+      );
+      await expect(
+        client.send(new EncryptCommand({ KeyId: key.arn, Plaintext: Buffer.from('x') })),
+      ).rejects.toMatchObject({ name: 'DisabledException' });
     } finally {
       client.destroy();
     }
     const log = (await admin(emu.aws.url, 'requests?operation=Encrypt')).json().requests;
     expect(log.map((entry: { status: number }) => entry.status)).toEqual([200, 400]);
-    expect(log[1]).toMatchObject({ emulator: 'aws', errorCode: 'DisabledException', principal: user.arn, keys: expect.arrayContaining([key.arn]) });
+    expect(log[1]).toMatchObject({
+      emulator: 'aws',
+      errorCode: 'DisabledException',
+      principal: user.arn,
+      keys: expect.arrayContaining([key.arn]),
+    });
   });
 
   test('faults over HTTP: add, list, hit, delete', async () => {
-    const created = await admin(emu.sinks.httpUrl, 'faults', { type: 'error', error: 'internal', count: 1, match: { operation: 'webhook' } });
+    const created = await admin(emu.sinks.httpUrl, 'faults', {
+      type: 'error',
+      error: 'internal',
+      count: 1,
+      match: { operation: 'webhook' },
+    });
     expect(created.status).toBe(201);
     const { id } = created.json();
-    expect((await admin(emu.sinks.httpUrl, 'faults')).json().faults).toEqual([{ id, rule: { type: 'error', error: 'internal', count: 1, match: { operation: ['webhook'] } }, remaining: 1 }]);
+    expect((await admin(emu.sinks.httpUrl, 'faults')).json().faults).toEqual([
+      { id, rule: { type: 'error', error: 'internal', count: 1, match: { operation: ['webhook'] } }, remaining: 1 },
+    ]);
     const { secret, url } = emu.demo!.webhook;
     const body = '{}';
     const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-    const failed = await request(url, { method: 'POST', body, ca: emu.ca.pem, headers: { 'x-opencmk-signature': signature } });
+    const failed = await request(url, {
+      method: 'POST',
+      body,
+      ca: emu.ca.pem,
+      headers: { 'x-opencmk-signature': signature },
+    });
     expect(failed.status).toBe(500);
     expect((await admin(emu.sinks.httpUrl, 'faults')).json().faults).toEqual([]);
     const latency = (await admin(emu.sinks.httpUrl, 'faults', { type: 'latency', ms: 60 })).json().id;
-    const { ms } = await elapsed(() => request(url, { method: 'POST', body, ca: emu.ca.pem, headers: { 'x-opencmk-signature': signature } }));
+    const { ms } = await elapsed(() =>
+      request(url, { method: 'POST', body, ca: emu.ca.pem, headers: { 'x-opencmk-signature': signature } }),
+    );
     expect(ms).toBeGreaterThanOrEqual(55);
     expect((await admin(emu.sinks.httpUrl, `faults/${latency}`, undefined, 'DELETE')).status).toBe(204);
     expect((await admin(emu.sinks.httpUrl, `faults/${latency}`, undefined, 'DELETE')).status).toBe(404);
@@ -68,8 +96,18 @@ describe('admin HTTP API under /__emulator/', () => {
       const { id, secret } = extra.sinks.control.api.addWebhook({});
       const body = '{}';
       const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-      const pending = request(extra.sinks.webhookUrl(id, 'http'), { method: 'POST', body, headers: { 'x-opencmk-signature': signature } });
-      const raced = await Promise.race([pending.then(() => 'answered', () => 'failed'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 100))]);
+      const pending = request(extra.sinks.webhookUrl(id, 'http'), {
+        method: 'POST',
+        body,
+        headers: { 'x-opencmk-signature': signature },
+      });
+      const raced = await Promise.race([
+        pending.then(
+          () => 'answered',
+          () => 'failed',
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 100)),
+      ]);
       expect(raced).toBe('still waiting');
       expect(extra.sinks.log.entries()[0]?.outcome).toBe('hung');
       const { ms } = await elapsed(() => extra.close());
@@ -82,7 +120,12 @@ describe('admin HTTP API under /__emulator/', () => {
   });
 
   test('bad input is a clear 4xx, never a 500', async () => {
-    const unknownField = await admin(emu.gcp.httpUrl, 'addKey', { project: 'proj-one', keyRing: 'r', key: 'k', colour: 'blue' });
+    const unknownField = await admin(emu.gcp.httpUrl, 'addKey', {
+      project: 'proj-one',
+      keyRing: 'r',
+      key: 'k',
+      colour: 'blue',
+    });
     expect([unknownField.status, unknownField.json().error.code]).toEqual([400, 'INVALID_ARGUMENT']);
     expect(unknownField.json().error.message).toContain('colour');
     const badType = await admin(emu.aws.url, 'addKey', { accountId: 12 });
@@ -98,8 +141,13 @@ describe('admin HTTP API under /__emulator/', () => {
     const duplicate = await admin(emu.azure.url, 'addKey', { name: emu.demo!.azure.keyName });
     expect([duplicate.status, duplicate.json().error.code]).toEqual([409, 'ALREADY_EXISTS']);
     const badFault = await admin(emu.aws.url, 'faults', { type: 'error', error: 'meteor' });
-    expect([badFault.status, badFault.json().error.message]).toEqual([400, 'error: expected one of throttle, unavailable, internal, timeout']);
-    expect(() => emu.aws.control.api.setKeyState({ key: 'nope', state: 'Disabled' })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect([badFault.status, badFault.json().error.message]).toEqual([
+      400,
+      'error: expected one of throttle, unavailable, internal, timeout',
+    ]);
+    expect(() => emu.aws.control.api.setKeyState({ key: 'nope', state: 'Disabled' })).toThrow(
+      expect.objectContaining({ code: 'NOT_FOUND' }),
+    );
   });
 
   test('state shows what is registered without any secret', async () => {
@@ -119,7 +167,12 @@ describe('admin HTTP API under /__emulator/', () => {
 
   test('request logs never carry bodies or credentials', async () => {
     const { splunk } = emu.demo!;
-    await request(`${splunk.url}/services/collector/event`, { method: 'POST', body: JSON.stringify({ event: 'secret-plaintext' }), ca: emu.ca.pem, headers: { authorization: `Splunk ${splunk.token}` } });
+    await request(`${splunk.url}/services/collector/event`, {
+      method: 'POST',
+      body: JSON.stringify({ event: 'secret-plaintext' }),
+      ca: emu.ca.pem,
+      headers: { authorization: `Splunk ${splunk.token}` },
+    });
     const log = JSON.stringify(emu.sinks.log.entries());
     expect(log).toContain('splunk');
     expect(log).not.toContain('secret-plaintext');
@@ -131,7 +184,10 @@ describe('demo seed and the generated CA', () => {
   test('the demo world is consistent and the CA file matches the PEM', async () => {
     const demo = emu.demo!;
     expect(demo.aws.keyArn).toBe('arn:aws:kms:us-east-1:222222222222:key/0c0f1a5e-0000-4000-8000-00000000a001');
-    expect(demo.aws.role).toEqual({ arn: 'arn:aws:iam::222222222222:role/OpenCmkTenantKeyAccess', externalId: 'opencmk-demo-external-id' });
+    expect(demo.aws.role).toEqual({
+      arn: 'arn:aws:iam::222222222222:role/OpenCmkTenantKeyAccess',
+      externalId: 'opencmk-demo-external-id',
+    });
     expect(demo.gcp.keyName).toBe('projects/opencmk-tenant/locations/global/keyRings/opencmk/cryptoKeys/tenant-kek');
     expect(demo.gcp.serviceAccountKey.client_email).toBe('opencmk-proxy@opencmk-vendor.iam.gserviceaccount.com');
     expect(demo.azure.kid.startsWith(`${emu.azure.vaultUrl}/keys/tenant-kek/`)).toBe(true);

@@ -12,14 +12,23 @@ let kek: { keyId: string; kid: string };
 const dek = Buffer.alloc(32, 0x42);
 
 function credential(who: AzureAppCredentials = app, options: { secret?: string; tenantId?: string } = {}) {
-  return new ClientSecretCredential(options.tenantId ?? who.tenantId, who.clientId, options.secret ?? who.clientSecret, {
-    authorityHost: vault.authorityHost,
-    disableInstanceDiscovery: true, // otherwise MSAL asks the public cloud for instance metadata
-    tlsOptions: { ca: emu.ca.pem },
-  } as ClientSecretCredentialOptions);
+  return new ClientSecretCredential(
+    options.tenantId ?? who.tenantId,
+    who.clientId,
+    options.secret ?? who.clientSecret,
+    {
+      authorityHost: vault.authorityHost,
+      disableInstanceDiscovery: true, // otherwise MSAL asks the public cloud for instance metadata
+      tlsOptions: { ca: emu.ca.pem },
+    } as ClientSecretCredentialOptions,
+  );
 }
 
-function crypto(keyId: string, who: AzureAppCredentials | ClientSecretCredential = app, maxRetries = 3): CryptographyClient {
+function crypto(
+  keyId: string,
+  who: AzureAppCredentials | ClientSecretCredential = app,
+  maxRetries = 3,
+): CryptographyClient {
   const cred = who instanceof ClientSecretCredential ? who : credential(who);
   return new CryptographyClient(keyId, cred, {
     disableChallengeResourceVerification: true, // the vault host is 127.0.0.1, not *.vault.azure.net
@@ -52,7 +61,14 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
     const unwrapped = await client.unwrapKey('RSA-OAEP-256', wrapped.result);
     expect(Buffer.from(unwrapped.result)).toEqual(dek);
     const operations = vault.log.entries().map((entry) => `${entry.operation}:${entry.status}`);
-    expect(operations).toEqual(['get:401', 'openid-configuration:200', 'token:200', 'get:200', 'wrapKey:200', 'unwrapKey:200']);
+    expect(operations).toEqual([
+      'get:401',
+      'openid-configuration:200',
+      'token:200',
+      'get:200',
+      'wrapKey:200',
+      'unwrapKey:200',
+    ]);
     expect(vault.log.entries({ operation: 'wrapKey' })[0]?.principal).toBe(app.clientId);
   });
 
@@ -124,7 +140,9 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
     const wrapped = await client.wrapKey('RSA-OAEP-256', dek);
     vault.control.api.revokeGrant({ key: 'kek', principal: app.clientId });
     try {
-      expect(innerCode(await expectRejection(client.unwrapKey('RSA-OAEP-256', wrapped.result)))).toBe('ForbiddenByRbac');
+      expect(innerCode(await expectRejection(client.unwrapKey('RSA-OAEP-256', wrapped.result)))).toBe(
+        'ForbiddenByRbac',
+      );
     } finally {
       vault.control.api.grant({ key: 'kek', principal: app.clientId });
     }
@@ -167,7 +185,9 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
     const client = crypto(kek.kid);
     await client.wrapKey('RSA-OAEP-256', dek);
     vault.faults.hang({ count: 1, match: { operation: 'wrapKey' } });
-    const { ms, result: error } = await elapsed(() => expectRejection(client.wrapKey('RSA-OAEP-256', dek, { abortSignal: AbortSignal.timeout(120) })));
+    const { ms, result: error } = await elapsed(() =>
+      expectRejection(client.wrapKey('RSA-OAEP-256', dek, { abortSignal: AbortSignal.timeout(120) })),
+    );
     expect(error.name).toBe('AbortError');
     expect(ms).toBeGreaterThanOrEqual(110);
     expect(ms).toBeLessThan(1500);
@@ -209,13 +229,18 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
   });
 
   test('Entra refuses a wrong secret and an expired secret', async () => {
-    const wrongSecret = await expectRejection(crypto(kek.kid, credential(app, { secret: 'not-the-secret' })).wrapKey('RSA-OAEP-256', dek));
+    const wrongSecret = await expectRejection(
+      crypto(kek.kid, credential(app, { secret: 'not-the-secret' })).wrapKey('RSA-OAEP-256', dek),
+    );
     expect(wrongSecret.name).toBe('AuthenticationRequiredError');
     expect(vault.log.entries({ operation: 'token' }).pop()?.errorCode).toBe('invalid_client');
     vault.control.api.setSecretExpired({ clientId: app.clientId, expired: true });
     try {
       await expectRejection(crypto(kek.kid).wrapKey('RSA-OAEP-256', dek));
-      expect(vault.log.entries({ operation: 'token' }).pop()).toMatchObject({ status: 401, errorCode: 'invalid_client' });
+      expect(vault.log.entries({ operation: 'token' }).pop()).toMatchObject({
+        status: 401,
+        errorCode: 'invalid_client',
+      });
     } finally {
       vault.control.api.setSecretExpired({ clientId: app.clientId, expired: false });
     }
@@ -236,10 +261,16 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
     const second = await emu.addAzureVault({ vaultName: 'second-vault' });
     const appInSecond = second.control.api.addApp({ displayName: 'tsp-proxy' });
     const key = second.control.api.addKey({ name: 'kek', access: [appInSecond.clientId] });
-    const client = new CryptographyClient(key.kid, credential(appInSecond), { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca.pem } } as CryptographyClientOptions);
+    const client = new CryptographyClient(key.kid, credential(appInSecond), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: emu.ca.pem },
+    } as CryptographyClientOptions);
     await expect(client.wrapKey('RSA-OAEP-256', dek)).resolves.toBeDefined();
     // A credential bound to the first vault's tenant: the SDK refuses the foreign tenant named in the challenge.
-    const crossTenant = new CryptographyClient(key.kid, credential(app), { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca.pem } } as CryptographyClientOptions);
+    const crossTenant = new CryptographyClient(key.kid, credential(app), {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: emu.ca.pem },
+    } as CryptographyClientOptions);
     const error = await expectRejection(crossTenant.wrapKey('RSA-OAEP-256', dek));
     expect(String(error.message)).toContain(second.tenantId);
   });

@@ -14,7 +14,10 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffered = '';
     let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`no JSON line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no JSON line within ${timeoutMs} ms; stderr: ${stderr}`)),
+      timeoutMs,
+    );
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -32,7 +35,9 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
 }
 
 function exitCode(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code))));
+  return new Promise((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (code) => resolve(code)),
+  );
 }
 
 describe('CLI (npm run emulators)', () => {
@@ -60,20 +65,33 @@ describe('CLI (npm run emulators)', () => {
       region: demo.aws.region,
       endpoint: demo.aws.endpoint,
       credentials: fromTemporaryCredentials({
-        masterCredentials: { accessKeyId: demo.aws.vendor.accessKeyId, secretAccessKey: demo.aws.vendor.secretAccessKey },
+        masterCredentials: {
+          accessKeyId: demo.aws.vendor.accessKeyId,
+          secretAccessKey: demo.aws.vendor.secretAccessKey,
+        },
         params: { RoleArn: demo.aws.role.arn, RoleSessionName: 'cli-test', ExternalId: demo.aws.role.externalId },
         clientConfig: { region: demo.aws.region, endpoint: demo.aws.endpoint },
       }),
     });
     try {
-      const encrypted = await kms.send(new EncryptCommand({ KeyId: demo.aws.keyArn, Plaintext: Buffer.from('from the cli'), EncryptionContext: { tenant: 't' } }));
-      const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { tenant: 't' } }));
+      const encrypted = await kms.send(
+        new EncryptCommand({
+          KeyId: demo.aws.keyArn,
+          Plaintext: Buffer.from('from the cli'),
+          EncryptionContext: { tenant: 't' },
+        }),
+      );
+      const decrypted = await kms.send(
+        new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { tenant: 't' } }),
+      );
       expect(Buffer.from(decrypted.Plaintext!).toString()).toBe('from the cli');
     } finally {
       kms.destroy();
     }
     // The Azure vault answers over TLS with the printed CA.
-    const challenge = await request(`${demo.azure.vaultUrl}/keys/${demo.azure.keyName}?api-version=7.4`, { ca: document.ca.pem });
+    const challenge = await request(`${demo.azure.vaultUrl}/keys/${demo.azure.keyName}?api-version=7.4`, {
+      ca: document.ca.pem,
+    });
     expect(challenge.status).toBe(401);
     expect(challenge.headers['www-authenticate']).toContain(demo.azure.tenantId);
 
@@ -83,7 +101,10 @@ describe('CLI (npm run emulators)', () => {
   }, 30_000);
 
   test('bad arguments exit 2 with usage on stderr', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', cli, '--seed', 'everything'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--import', 'tsx', cli, '--seed', 'everything'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     expect(await exitCode(child)).toBe(2);

@@ -1,6 +1,12 @@
 import './helpers.js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
-import { crc32c, createCaTrustingFetch, startEmulators, type Emulators, type ServiceAccountKeyJson } from '../src/index.js';
+import {
+  crc32c,
+  createCaTrustingFetch,
+  startEmulators,
+  type Emulators,
+  type ServiceAccountKeyJson,
+} from '../src/index.js';
 import { expectRejection, elapsed } from './helpers.js';
 
 let emu: Emulators;
@@ -38,7 +44,12 @@ beforeAll(async () => {
   emu = await startEmulators();
   proxySa = emu.gcp.control.api.addServiceAccount({ projectId: 'vendor-project', accountId: 'tsp-proxy' });
   outsiderSa = emu.gcp.control.api.addServiceAccount({ projectId: 'vendor-project', accountId: 'outsider' });
-  keyName = emu.gcp.control.api.addKey({ project: 'tenant-project', keyRing: 'ring', key: 'kek', members: [proxySa.client_email] }).name;
+  keyName = emu.gcp.control.api.addKey({
+    project: 'tenant-project',
+    keyRing: 'ring',
+    key: 'kek',
+    members: [proxySa.client_email],
+  }).name;
 });
 
 afterEach(() => emu.resetFaults());
@@ -66,7 +77,11 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
     expect(encrypted.name).toBe(`${keyName}/cryptoKeyVersions/1`);
     expect(encrypted.verifiedPlaintextCrc32c).toBe(true);
     expect(crcOf(encrypted.ciphertextCrc32c)).toBe(crc32c(Buffer.from(encrypted.ciphertext as Uint8Array)));
-    const [decrypted] = await client.decrypt({ name: keyName, ciphertext: encrypted.ciphertext, additionalAuthenticatedData: aad });
+    const [decrypted] = await client.decrypt({
+      name: keyName,
+      ciphertext: encrypted.ciphertext,
+      additionalAuthenticatedData: aad,
+    });
     expect(Buffer.from(decrypted.plaintext as Uint8Array)).toEqual(plaintext);
     expect(crcOf(decrypted.plaintextCrc32c)).toBe(crc32c(plaintext));
     expect(decrypted.usedPrimary).toBe(true);
@@ -78,17 +93,39 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
 
   test('wrong AAD and tampered ciphertext are 400 INVALID_ARGUMENT "Decryption failed"', async () => {
     const client = kms();
-    const [encrypted] = await client.encrypt({ name: keyName, plaintext: Buffer.from('dek'), additionalAuthenticatedData: aad });
-    const wrong = rpcStatus(await expectRejection(client.decrypt({ name: keyName, ciphertext: encrypted.ciphertext, additionalAuthenticatedData: Buffer.from('tenant=tenant-b') })));
+    const [encrypted] = await client.encrypt({
+      name: keyName,
+      plaintext: Buffer.from('dek'),
+      additionalAuthenticatedData: aad,
+    });
+    const wrong = rpcStatus(
+      await expectRejection(
+        client.decrypt({
+          name: keyName,
+          ciphertext: encrypted.ciphertext,
+          additionalAuthenticatedData: Buffer.from('tenant=tenant-b'),
+        }),
+      ),
+    );
     expect(wrong).toMatchObject({ httpStatus: 400, status: 'INVALID_ARGUMENT' });
     expect(wrong.message).toMatch(/^Decryption failed/);
     const tampered = Buffer.from(encrypted.ciphertext as Uint8Array);
     tampered[tampered.length - 1]! ^= 0x80;
-    expect(rpcStatus(await expectRejection(client.decrypt({ name: keyName, ciphertext: tampered, additionalAuthenticatedData: aad })))).toMatchObject({ httpStatus: 400, status: 'INVALID_ARGUMENT' });
+    expect(
+      rpcStatus(
+        await expectRejection(
+          client.decrypt({ name: keyName, ciphertext: tampered, additionalAuthenticatedData: aad }),
+        ),
+      ),
+    ).toMatchObject({ httpStatus: 400, status: 'INVALID_ARGUMENT' });
   });
 
   test('a request CRC32C that does not match is refused', async () => {
-    const error = rpcStatus(await expectRejection(kms().encrypt({ name: keyName, plaintext: Buffer.from('dek'), plaintextCrc32c: { value: '12345' } })));
+    const error = rpcStatus(
+      await expectRejection(
+        kms().encrypt({ name: keyName, plaintext: Buffer.from('dek'), plaintextCrc32c: { value: '12345' } }),
+      ),
+    );
     expect(error).toMatchObject({ httpStatus: 400, status: 'INVALID_ARGUMENT' });
     expect(error.message).toContain('plaintext_crc32c');
   });
@@ -107,20 +144,28 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
     const [encrypted] = await client.encrypt({ name: keyName, plaintext: Buffer.from('dek') });
     emu.gcp.control.api.setVersionState({ key: keyName, state: 'DISABLED' });
     try {
-      const encryptError = rpcStatus(await expectRejection(client.encrypt({ name: keyName, plaintext: Buffer.from('dek') })));
+      const encryptError = rpcStatus(
+        await expectRejection(client.encrypt({ name: keyName, plaintext: Buffer.from('dek') })),
+      );
       expect(encryptError).toMatchObject({ httpStatus: 400, status: 'FAILED_PRECONDITION' });
       expect(encryptError.message).toBe(`${keyName}/cryptoKeyVersions/1 is not enabled, current state is: DISABLED.`);
-      expect(rpcStatus(await expectRejection(client.decrypt({ name: keyName, ciphertext: encrypted.ciphertext })))).toMatchObject({ status: 'FAILED_PRECONDITION' });
+      expect(
+        rpcStatus(await expectRejection(client.decrypt({ name: keyName, ciphertext: encrypted.ciphertext }))),
+      ).toMatchObject({ status: 'FAILED_PRECONDITION' });
     } finally {
       emu.gcp.control.api.setVersionState({ key: keyName, state: 'ENABLED' });
     }
   });
 
   test('missing key and missing permission are the same 403 PERMISSION_DENIED', async () => {
-    const missing = rpcStatus(await expectRejection(kms().encrypt({ name: `${keyName}-missing`, plaintext: Buffer.from('x') })));
+    const missing = rpcStatus(
+      await expectRejection(kms().encrypt({ name: `${keyName}-missing`, plaintext: Buffer.from('x') })),
+    );
     expect(missing).toMatchObject({ httpStatus: 403, status: 'PERMISSION_DENIED' });
     expect(missing.message).toContain('(or it may not exist)');
-    const denied = rpcStatus(await expectRejection(kms(outsiderSa).encrypt({ name: keyName, plaintext: Buffer.from('x') })));
+    const denied = rpcStatus(
+      await expectRejection(kms(outsiderSa).encrypt({ name: keyName, plaintext: Buffer.from('x') })),
+    );
     expect(denied).toMatchObject({ httpStatus: 403, status: 'PERMISSION_DENIED' });
     expect(denied.message).toContain("Permission 'cloudkms.cryptoKeyVersions.useToEncrypt' denied");
     // A decrypter-only binding may decrypt but not encrypt.
@@ -128,7 +173,10 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
     emu.gcp.control.api.grant({ key: keyName, member: `serviceAccount:${outsiderSa.client_email}`, role: 'decrypter' });
     try {
       await expect(kms(outsiderSa).decrypt({ name: keyName, ciphertext: encrypted.ciphertext })).resolves.toBeDefined();
-      expect(rpcStatus(await expectRejection(kms(outsiderSa).encrypt({ name: keyName, plaintext: Buffer.from('x') }))).status).toBe('PERMISSION_DENIED');
+      expect(
+        rpcStatus(await expectRejection(kms(outsiderSa).encrypt({ name: keyName, plaintext: Buffer.from('x') })))
+          .status,
+      ).toBe('PERMISSION_DENIED');
     } finally {
       emu.gcp.control.api.revokeGrant({ key: keyName, member: outsiderSa.client_email });
     }
@@ -158,7 +206,9 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
   test('5xx then success: 503 UNAVAILABLE, then the call succeeds', async () => {
     const client = kms();
     emu.gcp.faults.failNext(1, 'unavailable');
-    expect(rpcStatus(await expectRejection(client.encrypt({ name: keyName, plaintext: Buffer.from('x') })))).toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE' });
+    expect(
+      rpcStatus(await expectRejection(client.encrypt({ name: keyName, plaintext: Buffer.from('x') }))),
+    ).toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE' });
     await expect(client.encrypt({ name: keyName, plaintext: Buffer.from('x') })).resolves.toBeDefined();
   });
 
@@ -181,16 +231,37 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
 
   test('rotation: the new version becomes primary; old ciphertexts decrypt with usedPrimary=false', async () => {
     const client = kms();
-    const rotating = emu.gcp.control.api.addKey({ project: 'tenant-project', keyRing: 'ring', key: 'rotating', members: [proxySa.client_email] }).name;
-    const [before] = await client.encrypt({ name: rotating, plaintext: Buffer.from('old'), additionalAuthenticatedData: aad });
+    const rotating = emu.gcp.control.api.addKey({
+      project: 'tenant-project',
+      keyRing: 'ring',
+      key: 'rotating',
+      members: [proxySa.client_email],
+    }).name;
+    const [before] = await client.encrypt({
+      name: rotating,
+      plaintext: Buffer.from('old'),
+      additionalAuthenticatedData: aad,
+    });
     expect(emu.gcp.control.api.rotateKey({ key: rotating }).primaryVersion).toBe(`${rotating}/cryptoKeyVersions/2`);
-    const [after] = await client.encrypt({ name: rotating, plaintext: Buffer.from('new'), additionalAuthenticatedData: aad });
+    const [after] = await client.encrypt({
+      name: rotating,
+      plaintext: Buffer.from('new'),
+      additionalAuthenticatedData: aad,
+    });
     expect(after.name).toBe(`${rotating}/cryptoKeyVersions/2`);
-    const [old] = await client.decrypt({ name: rotating, ciphertext: before.ciphertext, additionalAuthenticatedData: aad });
+    const [old] = await client.decrypt({
+      name: rotating,
+      ciphertext: before.ciphertext,
+      additionalAuthenticatedData: aad,
+    });
     expect(Buffer.from(old.plaintext as Uint8Array).toString()).toBe('old');
     expect(old.usedPrimary).toBe(false);
     emu.gcp.control.api.setVersionState({ key: rotating, version: 1, state: 'DESTROYED' });
-    const destroyed = rpcStatus(await expectRejection(client.decrypt({ name: rotating, ciphertext: before.ciphertext, additionalAuthenticatedData: aad })));
+    const destroyed = rpcStatus(
+      await expectRejection(
+        client.decrypt({ name: rotating, ciphertext: before.ciphertext, additionalAuthenticatedData: aad }),
+      ),
+    );
     expect(destroyed.message).toContain('current state is: DESTROYED');
   });
 
@@ -205,7 +276,9 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
     await expect(kms().encrypt({ name: keyName, plaintext: Buffer.from('x') })).resolves.toBeDefined();
     emu.gcp.control.api.setServiceAccountDisabled({ email: proxySa.client_email, disabled: true });
     try {
-      expect(rpcStatus(await expectRejection(kms().encrypt({ name: keyName, plaintext: Buffer.from('x') }))).status).toBe('UNAUTHENTICATED');
+      expect(
+        rpcStatus(await expectRejection(kms().encrypt({ name: keyName, plaintext: Buffer.from('x') }))).status,
+      ).toBe('UNAUTHENTICATED');
     } finally {
       emu.gcp.control.api.setServiceAccountDisabled({ email: proxySa.client_email, disabled: false });
     }
@@ -223,8 +296,16 @@ describe('Google Cloud KMS over HTTPS with the emulator CA', () => {
       clientOptions: { transporterOptions: { fetchImplementation: createCaTrustingFetch(emu.ca.pem) } },
     } as ConstructorParameters<typeof KeyManagementServiceClient>[0]);
     clients.push(client);
-    const [encrypted] = await client.encrypt({ name: keyName, plaintext: Buffer.from('over tls'), additionalAuthenticatedData: aad });
-    const [decrypted] = await client.decrypt({ name: keyName, ciphertext: encrypted.ciphertext, additionalAuthenticatedData: aad });
+    const [encrypted] = await client.encrypt({
+      name: keyName,
+      plaintext: Buffer.from('over tls'),
+      additionalAuthenticatedData: aad,
+    });
+    const [decrypted] = await client.decrypt({
+      name: keyName,
+      ciphertext: encrypted.ciphertext,
+      additionalAuthenticatedData: aad,
+    });
     expect(Buffer.from(decrypted.plaintext as Uint8Array).toString()).toBe('over tls');
   });
 
@@ -239,6 +320,8 @@ describe('Google Cloud KMS over HTTPS with the emulator CA', () => {
     } as ConstructorParameters<typeof KeyManagementServiceClient>[0]);
     clients.push(client);
     const error = await expectRejection(client.encrypt({ name: keyName, plaintext: Buffer.from('x') }));
-    expect(String(error.message) + String(error.cause?.cause?.code ?? error.cause?.code ?? '')).toMatch(/certificate|fetch failed|UNABLE_TO_VERIFY|SELF_SIGNED/i);
+    expect(String(error.message) + String(error.cause?.cause?.code ?? error.cause?.code ?? '')).toMatch(
+      /certificate|fetch failed|UNABLE_TO_VERIFY|SELF_SIGNED/i,
+    );
   });
 });

@@ -24,7 +24,12 @@ export function request(
   return new Promise((resolve, reject) => {
     const req = transport.request(
       target,
-      { method: options.method ?? 'GET', headers: options.headers, ...(target.protocol === 'https:' ? { ca: options.ca } : {}), agent: false },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        ...(target.protocol === 'https:' ? { ca: options.ca } : {}),
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -24,7 +24,11 @@ async function selfSignedJwt(sa: { client_email: string; private_key: string }):
 
 beforeAll(async () => {
   emu = await startEmulators();
-  splunkToken = emu.sinks.control.api.addSplunkToken({ name: 'tenant-a', defaultIndex: 'opencmk', allowedIndexes: ['opencmk', 'audit'] }).token;
+  splunkToken = emu.sinks.control.api.addSplunkToken({
+    name: 'tenant-a',
+    defaultIndex: 'opencmk',
+    allowedIndexes: ['opencmk', 'audit'],
+  }).token;
   webhook = emu.sinks.control.api.addWebhook({ id: 'tenant-a' });
   loggingSa = emu.gcp.control.api.addServiceAccount({ projectId: 'tenant-project', accountId: 'event-writer' });
 });
@@ -52,7 +56,13 @@ describe('Splunk HTTP Event Collector', () => {
     expect(response.json()).toEqual({ text: 'Success', code: 0 });
     const events = emu.sinks.events('splunk');
     expect(events).toHaveLength(2);
-    expect(events[0]).toMatchObject({ tokenName: 'tenant-a', index: 'opencmk', sourcetype: 'opencmk', time: 1700000000.5, event: { op: 'wrap', tenant: 'tenant-a' } });
+    expect(events[0]).toMatchObject({
+      tokenName: 'tenant-a',
+      index: 'opencmk',
+      sourcetype: 'opencmk',
+      time: 1700000000.5,
+      event: { op: 'wrap', tenant: 'tenant-a' },
+    });
     expect(events[1]).toMatchObject({ index: 'audit', event: 'text event', fields: { tenant: 'tenant-a' } });
   });
 
@@ -74,17 +84,31 @@ describe('Splunk HTTP Event Collector', () => {
   test('bad batches: no data, invalid JSON, missing event, disallowed index; events before the bad one are kept', async () => {
     const auth = `Splunk ${splunkToken}`;
     expect((await post('', auth)).json()).toEqual({ text: 'No data', code: 5 });
-    expect((await post('{"event":', auth)).json()).toMatchObject({ text: 'Invalid data format', code: 6, 'invalid-event-number': 0 });
+    expect((await post('{"event":', auth)).json()).toMatchObject({
+      text: 'Invalid data format',
+      code: 6,
+      'invalid-event-number': 0,
+    });
     const missing = await post(`${JSON.stringify({ event: 'first' })}${JSON.stringify({ time: 1 })}`, auth);
-    expect([missing.status, missing.json()]).toEqual([400, { text: 'Event field is required', code: 12, 'invalid-event-number': 1 }]);
+    expect([missing.status, missing.json()]).toEqual([
+      400,
+      { text: 'Event field is required', code: 12, 'invalid-event-number': 1 },
+    ]);
     expect(emu.sinks.events('splunk').map((event) => event.event)).toEqual(['first']);
-    expect((await post(JSON.stringify({ event: 'x', index: 'main' }), auth)).json()).toMatchObject({ text: 'Incorrect index', code: 7 });
+    expect((await post(JSON.stringify({ event: 'x', index: 'main' }), auth)).json()).toMatchObject({
+      text: 'Incorrect index',
+      code: 7,
+    });
   });
 
   test('faults: busy (503 code 9) then success', async () => {
     emu.sinks.faults.failNext(1, 'throttle', { retryAfterMs: 1000, match: { operation: 'splunk' } });
     const busy = await post(JSON.stringify({ event: 'x' }), `Splunk ${splunkToken}`);
-    expect([busy.status, busy.json(), busy.headers['retry-after']]).toEqual([503, { text: 'Server is busy', code: 9 }, '1']);
+    expect([busy.status, busy.json(), busy.headers['retry-after']]).toEqual([
+      503,
+      { text: 'Server is busy', code: 9 },
+      '1',
+    ]);
     expect((await post(JSON.stringify({ event: 'x' }), `Splunk ${splunkToken}`)).status).toBe(200);
     expect(emu.sinks.events('splunk')).toHaveLength(1);
   });
@@ -112,7 +136,12 @@ describe('Google Cloud Logging entries:write', () => {
     expect([response.status, response.json()]).toEqual([200, {}]);
     const received = emu.sinks.events('gcp-logging');
     expect(received).toHaveLength(2);
-    expect(received[0]).toMatchObject({ principal: loggingSa.client_email, logName: 'projects/tenant-project/logs/opencmk-security-events', severity: 'INFO', jsonPayload: { op: 'unwrap' } });
+    expect(received[0]).toMatchObject({
+      principal: loggingSa.client_email,
+      logName: 'projects/tenant-project/logs/opencmk-security-events',
+      severity: 'INFO',
+      jsonPayload: { op: 'unwrap' },
+    });
     expect(received[1]).toMatchObject({ textPayload: 'second', labels: { kind: 'text' } });
   });
 
@@ -138,13 +167,21 @@ describe('Google Cloud Logging entries:write', () => {
   });
 
   test('unknown signer, missing token and a foreign project are refused', async () => {
-    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const forged = await write(entries('tenant-project'), await selfSignedJwt({ client_email: loggingSa.client_email, private_key: stranger }));
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const forged = await write(
+      entries('tenant-project'),
+      await selfSignedJwt({ client_email: loggingSa.client_email, private_key: stranger }),
+    );
     expect([forged.status, forged.json().error.status]).toEqual([401, 'UNAUTHENTICATED']);
     expect((await write(entries('tenant-project'))).status).toBe(401);
     const foreign = await write(entries('other-project'), await selfSignedJwt(loggingSa));
     expect([foreign.status, foreign.json().error.status]).toEqual([403, 'PERMISSION_DENIED']);
-    emu.sinks.control.api.grantLogWriter({ project: 'other-project', member: `serviceAccount:${loggingSa.client_email}` });
+    emu.sinks.control.api.grantLogWriter({
+      project: 'other-project',
+      member: `serviceAccount:${loggingSa.client_email}`,
+    });
     expect((await write(entries('other-project'), await selfSignedJwt(loggingSa))).status).toBe(200);
     const noLogName = await write({ entries: [{ textPayload: 'x' }] }, await selfSignedJwt(loggingSa));
     expect([noLogName.status, noLogName.json().error.status]).toEqual([400, 'INVALID_ARGUMENT']);
@@ -172,7 +209,12 @@ describe('HTTPS webhook with X-OpenCMK-Signature', () => {
     const response = await deliver(body, sign(webhook.secret, body));
     expect(response.status).toBe(204);
     const [delivery] = emu.sinks.events('webhook');
-    expect(delivery).toMatchObject({ webhookId: 'tenant-a', contentType: 'application/json', rawBody: body, body: { events: [{ op: 'wrap' }] } });
+    expect(delivery).toMatchObject({
+      webhookId: 'tenant-a',
+      contentType: 'application/json',
+      rawBody: body,
+      body: { events: [{ op: 'wrap' }] },
+    });
   });
 
   test('plain HTTP works too (the sinks listen on both)', async () => {
@@ -186,7 +228,7 @@ describe('HTTPS webhook with X-OpenCMK-Signature', () => {
     expect((await deliver(body, sign('another-secret-entirely', body))).json().error).toBe('invalid_signature');
     // A signature over another body (one changed byte) must not verify.
     expect((await deliver(`${body} `, sign(webhook.secret, body))).status).toBe(401);
-    expect((await deliver(body, sign(webhook.secret, body).replace('sha256=', 'sha1=')))).toMatchObject({ status: 401 });
+    expect(await deliver(body, sign(webhook.secret, body).replace('sha256=', 'sha1='))).toMatchObject({ status: 401 });
     expect((await deliver(body, sign(webhook.secret, body), `${emu.sinks.httpsUrl}/webhooks/nope`)).status).toBe(404);
     expect(emu.sinks.events('webhook')).toHaveLength(0);
   });

@@ -150,7 +150,8 @@ export class AwsEmulator {
         }),
         (input): AwsUserCredentials => {
           const accessKeyId = input.accessKeyId ?? `AKIA${randomUpperAlnum(16)}`;
-          if (this.credentials.has(accessKeyId)) throw new EmulatorError('ALREADY_EXISTS', `access key ${accessKeyId} exists`);
+          if (this.credentials.has(accessKeyId))
+            throw new EmulatorError('ALREADY_EXISTS', `access key ${accessKeyId} exists`);
           const credential: AwsCredential = {
             accessKeyId,
             secretAccessKey: input.secretAccessKey ?? randomBytes(30).toString('base64'),
@@ -159,7 +160,12 @@ export class AwsEmulator {
             expired: false,
           };
           this.credentials.set(accessKeyId, credential);
-          return { accountId: input.accountId, arn: credential.principalArn, accessKeyId, secretAccessKey: credential.secretAccessKey };
+          return {
+            accountId: input.accountId,
+            arn: credential.principalArn,
+            accessKeyId,
+            secretAccessKey: credential.secretAccessKey,
+          };
         },
       ),
       addRole: defineControl(
@@ -211,7 +217,9 @@ export class AwsEmulator {
             aliases: input.alias ? [input.alias] : [],
             description: input.description ?? '',
             state: 'Enabled',
-            materials: input.keyMaterial?.length ? input.keyMaterial.map((material) => Buffer.from(material, 'base64')) : [randomBytes(32)],
+            materials: input.keyMaterial?.length
+              ? input.keyMaterial.map((material) => Buffer.from(material, 'base64'))
+              : [randomBytes(32)],
             // The default key policy delegates to the owning account.
             allowedPrincipals: new Set(input.allowedPrincipals ?? [input.accountId]),
             createdAt: Date.now(),
@@ -229,10 +237,13 @@ export class AwsEmulator {
           throw new EmulatorError('NOT_FOUND', `key ${key.arn} does not allow ${input.principal}`);
         }
       }),
-      setKeyState: defineControl(v.object({ key: KEY_REF, state: v.literal('Enabled', 'Disabled', 'PendingDeletion') }), (input) => {
-        this.requireKey(input.key).state = input.state;
-        return this.keyInfo(this.requireKey(input.key));
-      }),
+      setKeyState: defineControl(
+        v.object({ key: KEY_REF, state: v.literal('Enabled', 'Disabled', 'PendingDeletion') }),
+        (input) => {
+          this.requireKey(input.key).state = input.state;
+          return this.keyInfo(this.requireKey(input.key));
+        },
+      ),
       rotateKey: defineControl(v.object({ key: KEY_REF }), (input) => {
         const key = this.requireKey(input.key);
         key.materials.push(randomBytes(32));
@@ -265,8 +276,17 @@ export class AwsEmulator {
         .map((c) => ({ accountId: c.accountId, arn: c.principalArn, accessKeyId: c.accessKeyId, expired: c.expired })),
       sessions: [...this.credentials.values()]
         .filter((c) => c.sessionToken)
-        .map((c) => ({ arn: c.principalArn, accessKeyId: c.accessKeyId, expiresAt: new Date(c.expiresAt ?? 0).toISOString(), expired: c.expired })),
-      roles: [...this.roles.values()].map((r) => ({ arn: r.arn, trustedPrincipals: r.trustedPrincipals, requiresExternalId: r.externalId !== undefined })),
+        .map((c) => ({
+          arn: c.principalArn,
+          accessKeyId: c.accessKeyId,
+          expiresAt: new Date(c.expiresAt ?? 0).toISOString(),
+          expired: c.expired,
+        })),
+      roles: [...this.roles.values()].map((r) => ({
+        arn: r.arn,
+        trustedPrincipals: r.trustedPrincipals,
+        requiresExternalId: r.externalId !== undefined,
+      })),
       keys: [...this.keys.values()].map((k) => this.keyInfo(k)),
       faults: this.faults.list(),
     };
@@ -292,7 +312,9 @@ export class AwsEmulator {
   }
 
   private findByAlias(accountId: string, region: string, alias: string): AwsKey | undefined {
-    return [...this.keys.values()].find((k) => k.accountId === accountId && k.region === region && k.aliases.includes(alias));
+    return [...this.keys.values()].find(
+      (k) => k.accountId === accountId && k.region === region && k.aliases.includes(alias),
+    );
   }
 
   /** Resolve a key reference as KMS does: ARNs name their account and region; bare ids and aliases are the caller's. */
@@ -329,16 +351,35 @@ export class AwsEmulator {
 
   private authenticate(exchange: Exchange, service: 'kms' | 'sts'): AwsCredential | KmsErrorShape {
     const auth = parseAuthorization(exchange.req.headers);
-    if ('code' in auth) return { status: auth.code === 'MissingAuthenticationToken' ? 400 : 400, type: `${auth.code}Exception`, message: auth.message };
+    if ('code' in auth)
+      return {
+        status: 400,
+        type: `${auth.code}Exception`,
+        message: auth.message,
+      };
     if (auth.service !== service) {
-      return { status: 400, type: 'InvalidSignatureException', message: `Credential should be scoped to correct service: '${service}'.` };
+      return {
+        status: 400,
+        type: 'InvalidSignatureException',
+        message: `Credential should be scoped to correct service: '${service}'.`,
+      };
     }
     const credential = this.credentials.get(auth.accessKeyId);
     if (!credential) {
-      return { status: 400, type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+      return {
+        status: 400,
+        type: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid.',
+      };
     }
     const failure = verifySigV4(
-      { method: exchange.method, path: exchange.url.pathname, query: exchange.url.searchParams, headers: exchange.req.headers, body: exchange.body },
+      {
+        method: exchange.method,
+        path: exchange.url.pathname,
+        query: exchange.url.searchParams,
+        headers: exchange.req.headers,
+        body: exchange.body,
+      },
       auth,
       credential.secretAccessKey,
       Date.now() + this.clockSkewMs,
@@ -350,13 +391,25 @@ export class AwsEmulator {
     if (credential.sessionToken !== undefined) {
       const presented = exchange.header('x-amz-security-token');
       if (!presented || !safeEqual(presented, credential.sessionToken)) {
-        return { status: 400, type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+        return {
+          status: 400,
+          type: 'UnrecognizedClientException',
+          message: 'The security token included in the request is invalid.',
+        };
       }
       if (credential.expired || (credential.expiresAt !== undefined && credential.expiresAt <= Date.now())) {
-        return { status: 400, type: 'ExpiredTokenException', message: 'The security token included in the request is expired' };
+        return {
+          status: 400,
+          type: 'ExpiredTokenException',
+          message: 'The security token included in the request is expired',
+        };
       }
     } else if (credential.expired) {
-      return { status: 400, type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+      return {
+        status: 400,
+        type: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid.',
+      };
     }
     return credential;
   }
@@ -385,11 +438,20 @@ export class AwsEmulator {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
       request = parsed;
     } catch {
-      return reply({ status: 400, type: 'SerializationException', message: 'Start of structure or map found where not expected.' });
+      return reply({
+        status: 400,
+        type: 'SerializationException',
+        message: 'Start of structure or map found where not expected.',
+      });
     }
     const region = (parseAuthorization(exchange.req.headers) as { region: string }).region;
     const keyRefs = this.keyNamesForFaults(request, caller, region);
-    const fault = await exchange.applyFaults({ operation, keys: keyRefs, principal: caller.principalArn, dataPlane: true });
+    const fault = await exchange.applyFaults({
+      operation,
+      keys: keyRefs,
+      principal: caller.principalArn,
+      dataPlane: true,
+    });
     if (fault.error) return reply(kmsFaultError(fault.error));
     try {
       const result = this.runKms(operation as KmsOperation, request, caller, region);
@@ -419,14 +481,23 @@ export class AwsEmulator {
     return [...names];
   }
 
-  private runKms(operation: KmsOperation, request: Record<string, unknown>, caller: AwsCredential, region: string): unknown {
+  private runKms(
+    operation: KmsOperation,
+    request: Record<string, unknown>,
+    caller: AwsCredential,
+    region: string,
+  ): unknown {
     switch (operation) {
       case 'Encrypt': {
         const key = this.usableKey(request.KeyId, caller, region, 'Encrypt');
         const plaintext = requireBlob(request.Plaintext, 'plaintext', 4096);
         const context = requireContext(request.EncryptionContext, 'encryptionContext');
         requireSymmetricAlgorithm(request.EncryptionAlgorithm);
-        return { CiphertextBlob: encryptBlob(key, plaintext, context).toString('base64'), KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+        return {
+          CiphertextBlob: encryptBlob(key, plaintext, context).toString('base64'),
+          KeyId: key.arn,
+          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        };
       }
       case 'GenerateDataKey': {
         const key = this.usableKey(request.KeyId, caller, region, 'GenerateDataKey');
@@ -486,12 +557,24 @@ export class AwsEmulator {
 
   private authorizedKey(reference: unknown, caller: AwsCredential, region: string, action: string): AwsKey {
     if (typeof reference !== 'string' || reference.length === 0 || reference.length > 2048) {
-      throw kmsError('ValidationException', `1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048`);
+      throw kmsError(
+        'ValidationException',
+        `1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length between 1 and 2048`,
+      );
     }
     const key = this.resolveKey(reference, caller.accountId, region);
     if (!key) {
-      const shown = reference.startsWith('arn:') ? reference : reference.startsWith('alias/') ? `arn:${ARN_PARTITION}:kms:${region}:${caller.accountId}:${reference}` : `arn:${ARN_PARTITION}:kms:${region}:${caller.accountId}:key/${reference}`;
-      throw kmsError('NotFoundException', reference.startsWith('alias/') || reference.includes(':alias/') ? `Alias ${shown} is not found.` : `Key '${shown}' does not exist`);
+      const shown = reference.startsWith('arn:')
+        ? reference
+        : reference.startsWith('alias/')
+          ? `arn:${ARN_PARTITION}:kms:${region}:${caller.accountId}:${reference}`
+          : `arn:${ARN_PARTITION}:kms:${region}:${caller.accountId}:key/${reference}`;
+      throw kmsError(
+        'NotFoundException',
+        reference.startsWith('alias/') || reference.includes(':alias/')
+          ? `Alias ${shown} is not found.`
+          : `Key '${shown}' does not exist`,
+      );
     }
     this.authorize(key, caller, action);
     return key;
@@ -505,7 +588,13 @@ export class AwsEmulator {
 
   private authorize(key: AwsKey, caller: AwsCredential, action: string): void {
     const allowed = key.allowedPrincipals;
-    if (allowed.has('*') || allowed.has(caller.principalArn) || allowed.has(caller.accountId) || (caller.roleArn && allowed.has(caller.roleArn))) return;
+    if (
+      allowed.has('*') ||
+      allowed.has(caller.principalArn) ||
+      allowed.has(caller.accountId) ||
+      (caller.roleArn && allowed.has(caller.roleArn))
+    )
+      return;
     throw kmsError(
       'AccessDeniedException',
       `User: ${caller.principalArn} is not authorized to perform: kms:${action} on resource: ${key.arn} because no resource-based policy allows the kms:${action} action`,
@@ -525,10 +614,14 @@ export class AwsEmulator {
     const key = this.keys.get(parsed.arn);
     if (!key || key.region !== region) throw kmsError('InvalidCiphertextException', '');
     if (keyReference !== undefined) {
-      const named = typeof keyReference === 'string' ? this.resolveKey(keyReference, caller.accountId, region) : undefined;
+      const named =
+        typeof keyReference === 'string' ? this.resolveKey(keyReference, caller.accountId, region) : undefined;
       if (!named) throw kmsError('NotFoundException', `Key '${String(keyReference)}' does not exist`);
       if (named.arn !== key.arn) {
-        throw kmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+        throw kmsError(
+          'IncorrectKeyException',
+          'The key ID in the request does not identify a CMK that can perform this operation.',
+        );
       }
     }
     this.authorize(key, caller, action);
@@ -560,15 +653,32 @@ export class AwsEmulator {
     const action = params.get('Action') ?? '';
     exchange.describe({ operation: action || 'UnknownSTS' });
     if (exchange.method !== 'POST' || !['AssumeRole', 'GetCallerIdentity'].includes(action)) {
-      return reply(400, 'InvalidAction', `Could not find operation ${action || '(none)'} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+      return reply(
+        400,
+        'InvalidAction',
+        `Could not find operation ${action || '(none)'} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`,
+      );
     }
     const caller = this.authenticate(exchange, 'sts');
     if ('type' in caller) {
-      const code = caller.type.replace(/Exception$/, '');
-      return reply(caller.status === 400 && code === 'UnrecognizedClient' ? 403 : caller.status, code === 'UnrecognizedClient' ? 'InvalidClientTokenId' : code, caller.message);
+      // STS (awsQuery) names the same authentication failures differently from KMS's JSON protocol.
+      const stsCodes: Record<string, [number, string]> = {
+        UnrecognizedClientException: [403, 'InvalidClientTokenId'],
+        InvalidSignatureException: [403, 'SignatureDoesNotMatch'],
+        ExpiredTokenException: [400, 'ExpiredToken'],
+        MissingAuthenticationTokenException: [403, 'MissingAuthenticationToken'],
+        IncompleteSignatureException: [400, 'IncompleteSignature'],
+      };
+      const [status, code] = stsCodes[caller.type] ?? [caller.status, caller.type.replace(/Exception$/, '')];
+      return reply(status, code, caller.message);
     }
     exchange.describe({ principal: caller.principalArn, keys: params.get('RoleArn') ? [params.get('RoleArn')!] : [] });
-    const fault = await exchange.applyFaults({ operation: action, keys: params.get('RoleArn') ? [params.get('RoleArn')!] : [], principal: caller.principalArn, dataPlane: false });
+    const fault = await exchange.applyFaults({
+      operation: action,
+      keys: params.get('RoleArn') ? [params.get('RoleArn')!] : [],
+      principal: caller.principalArn,
+      dataPlane: false,
+    });
     if (fault.error) {
       const shape = stsFaultError(fault.error);
       return reply(shape.status, shape.code, shape.message);
@@ -585,18 +695,29 @@ export class AwsEmulator {
     const sessionName = params.get('RoleSessionName') ?? '';
     const duration = params.has('DurationSeconds') ? Number(params.get('DurationSeconds')) : 3600;
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      return reply(400, 'ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      return reply(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      );
     }
     const role = this.roles.get(roleArn);
     const denied = `User: ${caller.principalArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`;
     if (!role) return reply(403, 'AccessDenied', denied);
-    const trusted = role.trustedPrincipals.some((p) => p === '*' || p === caller.principalArn || p === caller.accountId || p === caller.roleArn);
+    const trusted = role.trustedPrincipals.some(
+      (p) => p === '*' || p === caller.principalArn || p === caller.accountId || p === caller.roleArn,
+    );
     const externalId = params.get('ExternalId');
     // The external id is a confused-deputy guard (IAM User Guide, "external ID"): compare it in constant time.
-    const externalIdOk = role.externalId === undefined || (externalId !== null && safeEqual(externalId, role.externalId));
+    const externalIdOk =
+      role.externalId === undefined || (externalId !== null && safeEqual(externalId, role.externalId));
     if (!trusted || !externalIdOk) return reply(403, 'AccessDenied', denied);
     if (!Number.isInteger(duration) || duration < 900 || duration > role.maxSessionDurationSeconds) {
-      return reply(400, 'ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
+      return reply(
+        400,
+        'ValidationError',
+        `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
+      );
     }
     const lifetime = this.sessionLifetimeSeconds ?? duration;
     const session: AwsCredential = {
@@ -620,13 +741,25 @@ export class AwsEmulator {
 function kmsFaultError(kind: FaultErrorKind): KmsErrorShape {
   switch (kind) {
     case 'throttle':
-      return { status: 400, type: 'ThrottlingException', message: 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.' };
+      return {
+        status: 400,
+        type: 'ThrottlingException',
+        message: 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.',
+      };
     case 'internal':
       return { status: 500, type: 'KMSInternalException', message: 'An internal error occurred.' };
     case 'unavailable':
-      return { status: 500, type: 'KeyUnavailableException', message: 'The request was rejected because the specified KMS key was not available.' };
+      return {
+        status: 500,
+        type: 'KeyUnavailableException',
+        message: 'The request was rejected because the specified KMS key was not available.',
+      };
     case 'timeout':
-      return { status: 503, type: 'DependencyTimeoutException', message: 'The system timed out while trying to fulfill the request.' };
+      return {
+        status: 503,
+        type: 'DependencyTimeoutException',
+        message: 'The system timed out while trying to fulfill the request.',
+      };
   }
 }
 
@@ -635,7 +768,11 @@ function stsFaultError(kind: FaultErrorKind): { status: number; code: string; me
     case 'throttle':
       return { status: 400, code: 'Throttling', message: 'Rate exceeded' };
     case 'internal':
-      return { status: 500, code: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
+      return {
+        status: 500,
+        code: 'InternalFailure',
+        message: 'The request processing has failed because of an unknown error.',
+      };
     case 'unavailable':
     case 'timeout':
       return { status: 503, code: 'ServiceUnavailable', message: 'Service is unable to handle request.' };
@@ -651,14 +788,21 @@ function requireBlob(value: unknown, field: string, maxBytes: number): Buffer {
   const bytes = decodeBase64(value);
   if (!bytes) throw kmsError('SerializationException', `Value for '${field}' must be a base64-encoded blob`);
   if (bytes.length < 1 || bytes.length > maxBytes) {
-    throw kmsError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between 1 and ${maxBytes}`);
+    throw kmsError(
+      'ValidationException',
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between 1 and ${maxBytes}`,
+    );
   }
   return bytes;
 }
 
 function requireContext(value: unknown, field: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((item) => typeof item !== 'string')) {
+  if (
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Object.values(value).some((item) => typeof item !== 'string')
+  ) {
     throw kmsError('SerializationException', `Value for '${field}' must be a map of strings`);
   }
   return value as Record<string, string>;
@@ -666,7 +810,10 @@ function requireContext(value: unknown, field: string): Record<string, string> {
 
 function requireSymmetricAlgorithm(value: unknown): void {
   if (value !== undefined && value !== 'SYMMETRIC_DEFAULT') {
-    throw kmsError('InvalidKeyUsageException', `The request specifies an encryption algorithm (${String(value)}) that the KMS key does not support.`);
+    throw kmsError(
+      'InvalidKeyUsageException',
+      `The request specifies an encryption algorithm (${String(value)}) that the KMS key does not support.`,
+    );
   }
 }
 
@@ -676,7 +823,13 @@ function dataKeyLength(keySpec: unknown, numberOfBytes: unknown): number {
   }
   if (keySpec === 'AES_256') return 32;
   if (keySpec === 'AES_128') return 16;
-  if (typeof numberOfBytes === 'number' && Number.isInteger(numberOfBytes) && numberOfBytes >= 1 && numberOfBytes <= 1024) return numberOfBytes;
+  if (
+    typeof numberOfBytes === 'number' &&
+    Number.isInteger(numberOfBytes) &&
+    numberOfBytes >= 1 &&
+    numberOfBytes <= 1024
+  )
+    return numberOfBytes;
   throw kmsError('ValidationException', 'Please specify either number of bytes or key spec.');
 }
 
@@ -694,7 +847,14 @@ function encryptBlob(key: AwsKey, plaintext: Buffer, context: Record<string, str
   const arn = Buffer.from(key.arn, 'utf8');
   const versionBytes = Buffer.alloc(4);
   versionBytes.writeUInt32BE(version);
-  return Buffer.concat([Buffer.from([CIPHERTEXT_VERSION, arn.length]), arn, versionBytes, iv, ciphertext, cipher.getAuthTag()]);
+  return Buffer.concat([
+    Buffer.from([CIPHERTEXT_VERSION, arn.length]),
+    arn,
+    versionBytes,
+    iv,
+    ciphertext,
+    cipher.getAuthTag(),
+  ]);
 }
 
 function ciphertextAad(arn: string, version: number, context: Record<string, string>): Buffer {
@@ -702,7 +862,9 @@ function ciphertextAad(arn: string, version: number, context: Record<string, str
   return Buffer.from(JSON.stringify(['opencmk-kms-emulator/aws/1', arn, version, pairs]), 'utf8');
 }
 
-function parseCiphertext(blob: Buffer): { arn: string; version: number; iv: Buffer; ciphertext: Buffer; tag: Buffer } | undefined {
+function parseCiphertext(
+  blob: Buffer,
+): { arn: string; version: number; iv: Buffer; ciphertext: Buffer; tag: Buffer } | undefined {
   if (blob.length < 2 || blob[0] !== CIPHERTEXT_VERSION) return undefined;
   const arnLength = blob[1]!;
   const headerLength = 2 + arnLength + 4 + 12;

@@ -38,7 +38,10 @@ export function parseAuthorization(headers: IncomingHttpHeaders): ParsedAuthoriz
   if (!header) return { code: 'MissingAuthenticationToken', message: 'Missing Authentication Token' };
   const match = AUTH_PATTERN.exec(header.trim());
   if (!match) {
-    return { code: 'IncompleteSignature', message: `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.` };
+    return {
+      code: 'IncompleteSignature',
+      message: `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.`,
+    };
   }
   const [, accessKeyId = '', date = '', region = '', service = '', signedHeaders = '', signature = ''] = match;
   return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(';'), signature };
@@ -79,26 +82,48 @@ export function parseAmzDate(value: string | undefined): number | undefined {
  * Verifies the signature with the secret registered for `auth.accessKeyId`. `now` is the emulator's clock, which a
  * test may skew to provoke "Signature expired".
  */
-export function verifySigV4(request: SigV4Request, auth: ParsedAuthorization, secretAccessKey: string, now: number): SigV4Failure | null {
+export function verifySigV4(
+  request: SigV4Request,
+  auth: ParsedAuthorization,
+  secretAccessKey: string,
+  now: number,
+): SigV4Failure | null {
   if (!auth.signedHeaders.includes('host')) {
-    return { code: 'InvalidSignature', message: `'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.` };
+    return {
+      code: 'InvalidSignature',
+      message: `'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.`,
+    };
   }
   const amzDate = headerValue(request.headers, 'x-amz-date');
   const signedAt = parseAmzDate(amzDate);
   if (!amzDate || signedAt === undefined || !amzDate.startsWith(auth.date)) {
-    return { code: 'IncompleteSignature', message: 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP' };
+    return {
+      code: 'IncompleteSignature',
+      message: 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP',
+    };
   }
   // SigV4: requests are valid for five minutes either side of the service's clock.
   if (Math.abs(now - signedAt) > 5 * 60 * 1000) {
-    const nowStamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-    return { code: 'SignatureExpired', message: `Signature expired: ${amzDate} is now earlier than ${nowStamp} (${nowStamp} - 5 min.)` };
+    const nowStamp = new Date(now)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    return {
+      code: 'SignatureExpired',
+      message: `Signature expired: ${amzDate} is now earlier than ${nowStamp} (${nowStamp} - 5 min.)`,
+    };
   }
   const bodyHash = createHash('sha256').update(request.body).digest('hex');
   const declaredHash = headerValue(request.headers, 'x-amz-content-sha256');
   if (declaredHash !== undefined && declaredHash !== 'UNSIGNED-PAYLOAD' && declaredHash !== bodyHash) {
-    return { code: 'InvalidSignature', message: 'The provided x-amz-content-sha256 header does not match the computed body hash.' };
+    return {
+      code: 'InvalidSignature',
+      message: 'The provided x-amz-content-sha256 header does not match the computed body hash.',
+    };
   }
-  const canonicalHeaders = auth.signedHeaders.map((name) => `${name}:${headerValue(request.headers, name) ?? ''}\n`).join('');
+  const canonicalHeaders = auth.signedHeaders
+    .map((name) => `${name}:${headerValue(request.headers, name) ?? ''}\n`)
+    .join('');
   const canonicalRequest = [
     request.method,
     request.path || '/',
@@ -108,13 +133,22 @@ export function verifySigV4(request: SigV4Request, auth: ParsedAuthorization, se
     declaredHash === 'UNSIGNED-PAYLOAD' ? 'UNSIGNED-PAYLOAD' : bodyHash,
   ].join('\n');
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, auth.date), auth.region), auth.service), 'aws4_request');
+  const stringToSign = [
+    'AWS4-HMAC-SHA256',
+    amzDate,
+    scope,
+    createHash('sha256').update(canonicalRequest).digest('hex'),
+  ].join('\n');
+  const signingKey = hmac(
+    hmac(hmac(hmac(`AWS4${secretAccessKey}`, auth.date), auth.region), auth.service),
+    'aws4_request',
+  );
   const expected = hmac(signingKey, stringToSign).toString('hex');
   if (!safeEqual(expected, auth.signature)) {
     return {
       code: 'InvalidSignature',
-      message: 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      message:
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     };
   }
   return null;

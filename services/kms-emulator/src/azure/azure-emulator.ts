@@ -4,7 +4,18 @@
  * wrapkey/unwrapkey (RSA-OAEP, RSA-OAEP-256, A128/192/256KW), GET key, per-key access for app registrations,
  * key_ops, enable/disable and rotation.
  */
-import { constants, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { bindControl, defineControl } from '../core/control.js';
 import { EmulatorError } from '../core/errors.js';
 import { FaultInjector, type FaultErrorKind } from '../core/faults.js';
@@ -158,18 +169,29 @@ export class AzureVaultEmulator {
           ),
         }),
         (input): AzureKeyInfo => {
-          if (this.keys.has(input.name)) throw new EmulatorError('ALREADY_EXISTS', `key ${input.name} exists in vault ${this.vaultName}`);
+          if (this.keys.has(input.name))
+            throw new EmulatorError('ALREADY_EXISTS', `key ${input.name} exists in vault ${this.vaultName}`);
           const kty = input.kty ?? 'RSA';
           const size = input.size ?? (kty === 'RSA' ? 2048 : 256);
           if (!(kty === 'RSA' ? [2048, 3072, 4096] : [128, 192, 256]).includes(size)) {
-            throw new EmulatorError('INVALID_ARGUMENT', `size: ${size} does not fit key type ${kty} (RSA: 2048, 3072, 4096; oct-HSM: 128, 192, 256)`);
+            throw new EmulatorError(
+              'INVALID_ARGUMENT',
+              `size: ${size} does not fit key type ${kty} (RSA: 2048, 3072, 4096; oct-HSM: 128, 192, 256)`,
+            );
           }
           const key: VaultKey = {
             name: input.name,
             versions: [],
             enabled: true,
-            keyOps: input.keyOps ?? (kty === 'RSA' ? ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'] : ['wrapKey', 'unwrapKey']),
-            access: new Map((input.access ?? []).map((principal) => [principal, new Set<KeyOperation>(['get', 'wrapKey', 'unwrapKey'])])),
+            keyOps:
+              input.keyOps ??
+              (kty === 'RSA' ? ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'] : ['wrapKey', 'unwrapKey']),
+            access: new Map(
+              (input.access ?? []).map((principal) => [
+                principal,
+                new Set<KeyOperation>(['get', 'wrapKey', 'unwrapKey']),
+              ]),
+            ),
             updated: Date.now(),
           };
           if (input.versions?.length) {
@@ -181,9 +203,15 @@ export class AzureVaultEmulator {
           return this.keyInfo(key);
         },
       ),
-      grant: defineControl(v.object({ key: KEY_NAME, principal: PRINCIPAL, operations: v.optional(DATA_ACTIONS) }), (input) => {
-        this.requireKey(input.key).access.set(input.principal, new Set(input.operations ?? ['get', 'wrapKey', 'unwrapKey']));
-      }),
+      grant: defineControl(
+        v.object({ key: KEY_NAME, principal: PRINCIPAL, operations: v.optional(DATA_ACTIONS) }),
+        (input) => {
+          this.requireKey(input.key).access.set(
+            input.principal,
+            new Set(input.operations ?? ['get', 'wrapKey', 'unwrapKey']),
+          );
+        },
+      ),
       revokeGrant: defineControl(v.object({ key: KEY_NAME, principal: PRINCIPAL }), (input) => {
         if (!this.requireKey(input.key).access.delete(input.principal)) {
           throw new EmulatorError('NOT_FOUND', `${input.principal} has no access to key ${input.key}`);
@@ -195,15 +223,19 @@ export class AzureVaultEmulator {
         key.updated = Date.now();
         return this.keyInfo(key);
       }),
-      setKeyOps: defineControl(v.object({ key: KEY_NAME, keyOps: v.array(v.literal(...KEY_OPS)) }), (input): AzureKeyInfo => {
-        const key = this.requireKey(input.key);
-        key.keyOps = input.keyOps;
-        return this.keyInfo(key);
-      }),
+      setKeyOps: defineControl(
+        v.object({ key: KEY_NAME, keyOps: v.array(v.literal(...KEY_OPS)) }),
+        (input): AzureKeyInfo => {
+          const key = this.requireKey(input.key);
+          key.keyOps = input.keyOps;
+          return this.keyInfo(key);
+        },
+      ),
       rotateKey: defineControl(v.object({ key: KEY_NAME }), (input): AzureKeyInfo => {
         const key = this.requireKey(input.key);
         const current = key.versions[key.versions.length - 1]!;
-        const size = current.kty === 'RSA' ? current.publicKey!.asymmetricKeyDetails!.modulusLength! : current.secret!.length * 8;
+        const size =
+          current.kty === 'RSA' ? current.publicKey!.asymmetricKeyDetails!.modulusLength! : current.secret!.length * 8;
         key.versions.push(newVersion(current.kty, size));
         key.updated = Date.now();
         return this.keyInfo(key);
@@ -211,7 +243,9 @@ export class AzureVaultEmulator {
       deleteKey: defineControl(v.object({ key: KEY_NAME }), (input) => {
         this.keys.delete(this.requireKey(input.key).name);
       }),
-      expireCredentials: defineControl(v.object({ clientId: PRINCIPAL }), (input) => ({ revokedTokens: this.directory.revokeTokens(input.clientId) })),
+      expireCredentials: defineControl(v.object({ clientId: PRINCIPAL }), (input) => ({
+        revokedTokens: this.directory.revokeTokens(input.clientId),
+      })),
       setSecretExpired: defineControl(v.object({ clientId: PRINCIPAL, expired: v.boolean() }), (input) => {
         this.directory.setSecretExpired(input.clientId, input.expired);
       }),
@@ -262,7 +296,8 @@ export class AzureVaultEmulator {
 
   private async handle(exchange: Exchange): Promise<void> {
     const path = exchange.url.pathname;
-    const entra = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/.exec(path);
+    const entra =
+      /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/.exec(path);
     if (entra) return this.handleEntra(exchange, decodeURIComponent(entra[1]!), entra[2]!);
     try {
       const keyPath = /^\/keys\/([^/]+)(?:\/([^/]*))?(?:\/(wrapkey|unwrapkey))?\/?$/i.exec(path);
@@ -270,7 +305,11 @@ export class AzureVaultEmulator {
       const [, name = '', version = '', action] = keyPath;
       const operation = action ? (action.toLowerCase() === 'wrapkey' ? 'wrapKey' : 'unwrapKey') : 'get';
       if ((operation === 'get') !== (exchange.method === 'GET')) {
-        throw new VaultFailure(405, 'MethodNotAllowed', `The requested method ${exchange.method} is not allowed on ${path}.`);
+        throw new VaultFailure(
+          405,
+          'MethodNotAllowed',
+          `The requested method ${exchange.method} is not allowed on ${path}.`,
+        );
       }
       await this.handleKey(exchange, decodeURIComponent(name), decodeURIComponent(version), operation);
     } catch (error) {
@@ -278,7 +317,13 @@ export class AzureVaultEmulator {
       exchange.noteError(error.innerCode ?? error.code);
       exchange.json(
         error.status,
-        { error: { code: error.code, message: error.message, ...(error.innerCode ? { innererror: { code: error.innerCode } } : {}) } },
+        {
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.innerCode ? { innererror: { code: error.innerCode } } : {}),
+          },
+        },
         error.headers,
       );
     }
@@ -286,7 +331,9 @@ export class AzureVaultEmulator {
 
   private challenge(extra = ''): Record<string, string> {
     const tenant = this.challengeTenant ?? this.tenantId;
-    return { 'www-authenticate': `Bearer authorization="${this.authorityHost}/${tenant}", resource="${KEY_VAULT_RESOURCE}"${extra}` };
+    return {
+      'www-authenticate': `Bearer authorization="${this.authorityHost}/${tenant}", resource="${KEY_VAULT_RESOURCE}"${extra}`,
+    };
   }
 
   private async handleKey(exchange: Exchange, name: string, version: string, operation: KeyOperation): Promise<void> {
@@ -297,28 +344,67 @@ export class AzureVaultEmulator {
     // The SDK's first request of every client carries no token and no body: answer the challenge before reading it.
     const check = this.directory.checkToken(exchange.header('authorization'));
     if ('problem' in check) {
-      if (check.problem === 'missing') throw new VaultFailure(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', undefined, this.challenge());
+      if (check.problem === 'missing')
+        throw new VaultFailure(
+          401,
+          'Unauthorized',
+          'AKV10000: Request is missing a Bearer or PoP token.',
+          undefined,
+          this.challenge(),
+        );
       if (check.problem === 'revoked') {
         // Continuous access evaluation: the client must fetch a fresh token carrying these claims.
-        const claims = Buffer.from(JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } } })).toString('base64');
-        throw new VaultFailure(401, 'Unauthorized', 'AKV10013: Token was revoked.', undefined, this.challenge(`, error="insufficient_claims", claims="${claims}"`));
+        const claims = Buffer.from(
+          JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } } }),
+        ).toString('base64');
+        throw new VaultFailure(
+          401,
+          'Unauthorized',
+          'AKV10013: Token was revoked.',
+          undefined,
+          this.challenge(`, error="insufficient_claims", claims="${claims}"`),
+        );
       }
-      throw new VaultFailure(401, 'Unauthorized', `AKV10000: Request is missing a valid Bearer token (${check.problem}).`, undefined, this.challenge(', error="invalid_token"'));
+      throw new VaultFailure(
+        401,
+        'Unauthorized',
+        `AKV10000: Request is missing a valid Bearer token (${check.problem}).`,
+        undefined,
+        this.challenge(', error="invalid_token"'),
+      );
     }
     const { claims } = check;
     exchange.describe({ principal: claims.appid });
     if (claims.tid !== this.tenantId) {
-      throw new VaultFailure(401, 'Unauthorized', `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${this.tenantId}/, found https://sts.windows.net/${claims.tid}/.`, undefined, this.challenge());
+      throw new VaultFailure(
+        401,
+        'Unauthorized',
+        `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${this.tenantId}/, found https://sts.windows.net/${claims.tid}/.`,
+        undefined,
+        this.challenge(),
+      );
     }
     if (claims.aud !== KEY_VAULT_RESOURCE && claims.aud !== `${KEY_VAULT_RESOURCE}/`) {
-      throw new VaultFailure(401, 'Unauthorized', `AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE}, found: ${claims.aud}.`, undefined, this.challenge());
+      throw new VaultFailure(
+        401,
+        'Unauthorized',
+        `AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE}, found: ${claims.aud}.`,
+        undefined,
+        this.challenge(),
+      );
     }
     const key = this.keys.get(name);
-    const keyNames = key ? [name, this.keyInfo(key).keyId, ...key.versions.map((ver) => `${this.vaultUrl}/keys/${name}/${ver.version}`)] : [name];
+    const keyNames = key
+      ? [name, this.keyInfo(key).keyId, ...key.versions.map((ver) => `${this.vaultUrl}/keys/${name}/${ver.version}`)]
+      : [name];
     const fault = await exchange.applyFaults({ operation, keys: keyNames, principal: claims.appid, dataPlane: true });
     if (fault.error) throw vaultFaultError(fault.error, fault.retryAfterMs);
     if (!key) {
-      throw new VaultFailure(404, 'KeyNotFound', `A key with (name/id) ${name} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+      throw new VaultFailure(
+        404,
+        'KeyNotFound',
+        `A key with (name/id) ${name} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+      );
     }
     const allowed = key.access.get(claims.appid) ?? key.access.get(claims.oid);
     if (!allowed?.has(operation)) {
@@ -330,18 +416,34 @@ export class AzureVaultEmulator {
         'ForbiddenByRbac',
       );
     }
-    const keyVersion = version ? key.versions.find((candidate) => candidate.version === version) : key.versions[key.versions.length - 1];
+    const keyVersion = version
+      ? key.versions.find((candidate) => candidate.version === version)
+      : key.versions[key.versions.length - 1];
     if (!keyVersion) {
-      throw new VaultFailure(404, 'KeyNotFound', `A key with (name/id) ${name}/${version} was not found in this key vault.`);
+      throw new VaultFailure(
+        404,
+        'KeyNotFound',
+        `A key with (name/id) ${name}/${version} was not found in this key vault.`,
+      );
     }
     const kid = `${this.vaultUrl}/keys/${name}/${keyVersion.version}`;
     if (operation === 'get') return exchange.json(200, this.keyBundle(key, keyVersion, kid));
     // Key Vault refuses unwrap (and decrypt/sign) on a disabled key but still performs wrap (azure-sdk-for-python#45342).
     if (!key.enabled && operation === 'unwrapKey') {
-      throw new VaultFailure(403, 'Forbidden', `Operation ${operation} is not allowed on a disabled key.`, 'KeyDisabled');
+      throw new VaultFailure(
+        403,
+        'Forbidden',
+        `Operation ${operation} is not allowed on a disabled key.`,
+        'KeyDisabled',
+      );
     }
     if (!key.keyOps.includes(operation)) {
-      throw new VaultFailure(403, 'Forbidden', `Operation ${operation} is not permitted on this key.`, 'KeyOperationForbidden');
+      throw new VaultFailure(
+        403,
+        'Forbidden',
+        `Operation ${operation} is not permitted on this key.`,
+        'KeyOperationForbidden',
+      );
     }
     let body: { alg?: unknown; value?: unknown };
     try {
@@ -350,7 +452,8 @@ export class AzureVaultEmulator {
       throw new VaultFailure(400, 'BadParameter', 'The request body is not valid JSON.');
     }
     const value = typeof body.value === 'string' ? decodeBase64(body.value) : undefined;
-    if (!value || value.length === 0) throw new VaultFailure(400, 'BadParameter', 'Property value is required and must be base64url.');
+    if (!value || value.length === 0)
+      throw new VaultFailure(400, 'BadParameter', 'Property value is required and must be base64url.');
     const result = transform(keyVersion, String(body.alg ?? ''), operation, value);
     exchange.json(200, { kid, value: result.toString('base64url') });
   }
@@ -358,7 +461,12 @@ export class AzureVaultEmulator {
   private keyBundle(key: VaultKey, version: VaultKeyVersion, kid: string) {
     const jwk =
       version.kty === 'RSA'
-        ? { kid, kty: 'RSA', key_ops: key.keyOps, ...pick(version.publicKey!.export({ format: 'jwk' }) as Record<string, string>, ['n', 'e']) }
+        ? {
+            kid,
+            kty: 'RSA',
+            key_ops: key.keyOps,
+            ...pick(version.publicKey!.export({ format: 'jwk' }) as Record<string, string>, ['n', 'e']),
+          }
         : { kid, kty: 'oct-HSM', key_ops: key.keyOps };
     const seconds = (ms: number) => Math.floor(ms / 1000);
     return {
@@ -376,23 +484,44 @@ export class AzureVaultEmulator {
   }
 
   private handleEntra(exchange: Exchange, tenantId: string, endpoint: string): Promise<void> | void {
-    const operation = endpoint.startsWith('oauth2') ? 'token' : endpoint.startsWith('discovery') ? 'jwks' : 'openid-configuration';
+    const operation = endpoint.startsWith('oauth2')
+      ? 'token'
+      : endpoint.startsWith('discovery')
+        ? 'jwks'
+        : 'openid-configuration';
     exchange.describe({ operation });
     if (!this.directory.hasTenant(tenantId)) {
       exchange.noteError('invalid_tenant');
-      return exchange.json(400, { error: 'invalid_tenant', error_description: `AADSTS90002: Tenant '${tenantId}' not found.`, error_codes: [90002] });
+      return exchange.json(400, {
+        error: 'invalid_tenant',
+        error_description: `AADSTS90002: Tenant '${tenantId}' not found.`,
+        error_codes: [90002],
+      });
     }
-    if (operation === 'openid-configuration') return exchange.json(200, this.directory.openIdConfiguration(this.authorityHost, tenantId));
+    if (operation === 'openid-configuration')
+      return exchange.json(200, this.directory.openIdConfiguration(this.authorityHost, tenantId));
     if (operation === 'jwks') return exchange.json(200, { keys: [] });
-    if (exchange.method !== 'POST') return exchange.json(405, { error: 'invalid_request', error_description: 'AADSTS900561: The endpoint only accepts POST requests.' });
+    if (exchange.method !== 'POST')
+      return exchange.json(405, {
+        error: 'invalid_request',
+        error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
+      });
     return (async () => {
       const form = new URLSearchParams(exchange.body.toString('utf8'));
       const clientId = form.get('client_id') ?? undefined;
       const fault = await exchange.applyFaults({ operation, keys: [], principal: clientId, dataPlane: false });
       if (fault.error) {
-        const status = fault.error === 'throttle' ? 429 : fault.error === 'timeout' ? 504 : fault.error === 'internal' ? 500 : 503;
+        const status =
+          fault.error === 'throttle' ? 429 : fault.error === 'timeout' ? 504 : fault.error === 'internal' ? 500 : 503;
         exchange.noteError('temporarily_unavailable');
-        return exchange.json(status, { error: 'temporarily_unavailable', error_description: 'AADSTS50196: The server is temporarily unavailable.' }, fault.retryAfterMs !== undefined ? { 'retry-after': Math.ceil(fault.retryAfterMs / 1000) } : {});
+        return exchange.json(
+          status,
+          {
+            error: 'temporarily_unavailable',
+            error_description: 'AADSTS50196: The server is temporarily unavailable.',
+          },
+          fault.retryAfterMs !== undefined ? { 'retry-after': Math.ceil(fault.retryAfterMs / 1000) } : {},
+        );
       }
       const [status, body] = this.directory.clientCredentials(tenantId, form);
       if (status !== 200) exchange.noteError(String(body.error));
@@ -414,13 +543,20 @@ function newVersion(kty: 'RSA' | 'oct-HSM', size: number): VaultKeyVersion {
   return { version, kty, secret: randomBytes(size / 8), created: Date.now() };
 }
 
-function importVersion(kty: 'RSA' | 'oct-HSM', size: number, fixed: { version: string; privateKeyPem?: string; secret?: string }): VaultKeyVersion {
+function importVersion(
+  kty: 'RSA' | 'oct-HSM',
+  size: number,
+  fixed: { version: string; privateKeyPem?: string; secret?: string },
+): VaultKeyVersion {
   if (kty === 'RSA') {
     let privateKey: KeyObject;
     try {
       privateKey = createPrivateKey(fixed.privateKeyPem ?? '');
     } catch {
-      throw new EmulatorError('INVALID_ARGUMENT', `versions: version ${fixed.version} needs privateKeyPem, a PEM RSA private key`);
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `versions: version ${fixed.version} needs privateKeyPem, a PEM RSA private key`,
+      );
     }
     if (privateKey.asymmetricKeyType !== 'rsa' || privateKey.asymmetricKeyDetails?.modulusLength !== size) {
       throw new EmulatorError('INVALID_ARGUMENT', `versions: version ${fixed.version} must be an RSA-${size} key`);
@@ -428,17 +564,25 @@ function importVersion(kty: 'RSA' | 'oct-HSM', size: number, fixed: { version: s
     return { version: fixed.version, kty, privateKey, publicKey: createPublicKey(privateKey), created: Date.now() };
   }
   const secret = Buffer.from(fixed.secret ?? '', 'base64');
-  if (secret.length * 8 !== size) throw new EmulatorError('INVALID_ARGUMENT', `versions: version ${fixed.version} needs secret, ${size / 8} bytes base64`);
+  if (secret.length * 8 !== size)
+    throw new EmulatorError(
+      'INVALID_ARGUMENT',
+      `versions: version ${fixed.version} needs secret, ${size / 8} bytes base64`,
+    );
   return { version: fixed.version, kty, secret, created: Date.now() };
 }
 
 function transform(version: VaultKeyVersion, alg: string, operation: 'wrapKey' | 'unwrapKey', value: Buffer): Buffer {
-  const badAlgorithm = () => new VaultFailure(400, 'BadParameter', `Invalid algorithm '${alg}' for key type ${version.kty}.`);
+  const badAlgorithm = () =>
+    new VaultFailure(400, 'BadParameter', `Invalid algorithm '${alg}' for key type ${version.kty}.`);
   try {
     if (version.kty === 'RSA') {
       if (!(RSA_ALGORITHMS as readonly string[]).includes(alg)) throw badAlgorithm();
       // RFC 8017 §7.1 RSAES-OAEP; JWA (RFC 7518 §4.3): RSA-OAEP uses SHA-1 with MGF1-SHA-1, RSA-OAEP-256 SHA-256 with MGF1-SHA-256.
-      const options = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1' };
+      const options = {
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1',
+      };
       return operation === 'wrapKey'
         ? publicEncrypt({ key: version.publicKey!, ...options }, value)
         : privateDecrypt({ key: version.privateKey!, ...options }, value);
@@ -456,7 +600,13 @@ function transform(version: VaultKeyVersion, alg: string, operation: 'wrapKey' |
     return Buffer.concat([decipher.update(value), decipher.final()]);
   } catch (error) {
     if (error instanceof VaultFailure) throw error;
-    throw new VaultFailure(400, 'BadParameter', operation === 'unwrapKey' ? 'The parameter is incorrect: the ciphertext could not be unwrapped with this key.' : 'The parameter is incorrect: value cannot be wrapped with this key and algorithm.');
+    throw new VaultFailure(
+      400,
+      'BadParameter',
+      operation === 'unwrapKey'
+        ? 'The parameter is incorrect: the ciphertext could not be unwrapped with this key.'
+        : 'The parameter is incorrect: value cannot be wrapped with this key and algorithm.',
+    );
   }
 }
 
@@ -466,16 +616,35 @@ function vaultFaultError(kind: FaultErrorKind, retryAfterMs: number | undefined)
   const headers: Record<string, string> =
     retryAfterMs === undefined
       ? { 'retry-after': String(Math.ceil(wait / 1000)) }
-      : { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait), 'x-ms-retry-after-ms': String(wait) };
+      : {
+          'retry-after': String(Math.ceil(wait / 1000)),
+          'retry-after-ms': String(wait),
+          'x-ms-retry-after-ms': String(wait),
+        };
   switch (kind) {
     case 'throttle':
-      return new VaultFailure(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', undefined, headers);
+      return new VaultFailure(
+        429,
+        'Throttled',
+        'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
+        undefined,
+        headers,
+      );
     case 'unavailable':
-      return new VaultFailure(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry later.', undefined, retryAfterMs === undefined ? {} : headers);
+      return new VaultFailure(
+        503,
+        'ServiceUnavailable',
+        'The service is temporarily unavailable. Please retry later.',
+        undefined,
+        retryAfterMs === undefined ? {} : headers,
+      );
     case 'internal':
       return new VaultFailure(500, 'InternalServerError', 'An unexpected error occurred.');
     case 'timeout':
-      return new VaultFailure(504, 'GatewayTimeout', 'The gateway did not receive a response within the specified time.');
+      return new VaultFailure(
+        504,
+        'GatewayTimeout',
+        'The gateway did not receive a response within the specified time.',
+      );
   }
 }
-

@@ -57,11 +57,17 @@ export class EntraDirectory {
     return this.tenants.has(tenantId);
   }
 
-  addApp(input: { tenantId: string; displayName: string; clientId?: string; clientSecret?: string }): AzureAppCredentials {
+  addApp(input: {
+    tenantId: string;
+    displayName: string;
+    clientId?: string;
+    clientSecret?: string;
+  }): AzureAppCredentials {
     if (!this.tenants.has(input.tenantId)) throw new EmulatorError('NOT_FOUND', `no Entra tenant ${input.tenantId}`);
     const clientId = input.clientId ?? randomUuid();
     const id = `${input.tenantId}/${clientId}`;
-    if (this.apps.has(id)) throw new EmulatorError('ALREADY_EXISTS', `app ${clientId} exists in tenant ${input.tenantId}`);
+    if (this.apps.has(id))
+      throw new EmulatorError('ALREADY_EXISTS', `app ${clientId} exists in tenant ${input.tenantId}`);
     const app: AppRegistration = {
       tenantId: input.tenantId,
       clientId,
@@ -75,12 +81,19 @@ export class EntraDirectory {
   }
 
   findApp(tenantId: string, clientIdOrObjectId: string): AzureAppCredentials | undefined {
-    const app = [...this.apps.values()].find((a) => a.tenantId === tenantId && (a.clientId === clientIdOrObjectId || a.objectId === clientIdOrObjectId));
+    const app = [...this.apps.values()].find(
+      (a) => a.tenantId === tenantId && (a.clientId === clientIdOrObjectId || a.objectId === clientIdOrObjectId),
+    );
     return app ? this.credentialsOf(app) : undefined;
   }
 
   listApps(): Omit<AzureAppCredentials, 'clientSecret'>[] {
-    return [...this.apps.values()].map(({ tenantId, clientId, objectId, displayName }) => ({ tenantId, clientId, objectId, displayName }));
+    return [...this.apps.values()].map(({ tenantId, clientId, objectId, displayName }) => ({
+      tenantId,
+      clientId,
+      objectId,
+      displayName,
+    }));
   }
 
   /** Revoke every token issued to the app so far: the vault answers a CAE `insufficient_claims` challenge. */
@@ -92,7 +105,8 @@ export class EntraDirectory {
         count++;
       }
     }
-    if (![...this.apps.values()].some((app) => app.clientId === clientId)) throw new EmulatorError('NOT_FOUND', `no app ${clientId}`);
+    if (![...this.apps.values()].some((app) => app.clientId === clientId))
+      throw new EmulatorError('NOT_FOUND', `no app ${clientId}`);
     return count;
   }
 
@@ -133,7 +147,12 @@ export class EntraDirectory {
   /** Client credentials grant (Microsoft identity platform v2, RFC 6749 §4.4). Answers [status, body]. */
   clientCredentials(tenantId: string, form: URLSearchParams, now = Date.now()): [number, Record<string, unknown>] {
     this.tokenRequests++;
-    const error = (status: number, code: string, aadsts: number, description: string): [number, Record<string, unknown>] => [
+    const error = (
+      status: number,
+      code: string,
+      aadsts: number,
+      description: string,
+    ): [number, Record<string, unknown>] => [
       status,
       {
         error: code,
@@ -151,18 +170,42 @@ export class EntraDirectory {
     const clientId = form.get('client_id') ?? '';
     const app = this.apps.get(`${tenantId}/${clientId}`);
     if (!app) {
-      return error(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+      return error(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`,
+      );
     }
     const secret = form.get('client_secret');
     if (secret === null || !safeEqual(secret, app.secret)) {
-      return error(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+      return error(
+        401,
+        'invalid_client',
+        7000215,
+        'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+      );
     }
     if (app.secretExpired) {
-      return error(401, 'invalid_client', 7000222, `The provided client secret keys for app '${clientId}' are expired.`);
+      return error(
+        401,
+        'invalid_client',
+        7000222,
+        `The provided client secret keys for app '${clientId}' are expired.`,
+      );
     }
     const scope = form.get('scope') ?? '';
-    const resource = scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length);
-    if (!resource) return error(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`);
+    const resource = scope
+      .split(' ')
+      .find((s) => s.endsWith('/.default'))
+      ?.slice(0, -'/.default'.length);
+    if (!resource)
+      return error(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`,
+      );
     const iat = Math.floor(now / 1000);
     const uti = randomBytes(16).toString('base64url');
     const claims: EntraTokenClaims & Record<string, unknown> = {
@@ -182,7 +225,12 @@ export class EntraDirectory {
     this.issued.set(uti, { tenantId, clientId: app.clientId });
     return [
       200,
-      { token_type: 'Bearer', expires_in: this.tokenLifetimeSeconds, ext_expires_in: this.tokenLifetimeSeconds, access_token: signHs256(claims, this.signingKey) },
+      {
+        token_type: 'Bearer',
+        expires_in: this.tokenLifetimeSeconds,
+        ext_expires_in: this.tokenLifetimeSeconds,
+        access_token: signHs256(claims, this.signingKey),
+      },
     ];
   }
 
@@ -198,6 +246,12 @@ export class EntraDirectory {
   }
 
   private credentialsOf(app: AppRegistration): AzureAppCredentials {
-    return { tenantId: app.tenantId, clientId: app.clientId, objectId: app.objectId, clientSecret: app.secret, displayName: app.displayName };
+    return {
+      tenantId: app.tenantId,
+      clientId: app.clientId,
+      objectId: app.objectId,
+      clientSecret: app.secret,
+      displayName: app.displayName,
+    };
   }
 }

@@ -47,8 +47,12 @@ export const faultRuleSchemas = {
 } as const;
 
 export type FaultMatch = NonNullable<Infer<typeof matchSchema>>;
-export type FaultRule = { [K in keyof typeof faultRuleSchemas]: Infer<(typeof faultRuleSchemas)[K]> }[keyof typeof faultRuleSchemas];
-export type FaultRuleInput = FaultRule | (Omit<FaultRule, 'match'> & { match?: Omit<FaultMatch, 'operation'> & { operation?: string | string[] } });
+export type FaultRule = {
+  [K in keyof typeof faultRuleSchemas]: Infer<(typeof faultRuleSchemas)[K]>;
+}[keyof typeof faultRuleSchemas];
+export type FaultRuleInput =
+  | FaultRule
+  | (Omit<FaultRule, 'match'> & { match?: Omit<FaultMatch, 'operation'> & { operation?: string | string[] } });
 
 export function parseFaultRule(input: unknown): FaultRule {
   const type = (input as { type?: unknown } | null)?.type;
@@ -99,7 +103,11 @@ export class FaultInjector {
   }
 
   /** Fail the next `count` matching requests with the provider's own error for `error`. */
-  failNext(count: number, error: FaultErrorKind, options: { retryAfterMs?: number; match?: FaultRuleInput['match'] } = {}): number {
+  failNext(
+    count: number,
+    error: FaultErrorKind,
+    options: { retryAfterMs?: number; match?: FaultRuleInput['match'] } = {},
+  ): number {
     return this.add({ type: 'error', error, count, ...options });
   }
 
@@ -120,7 +128,13 @@ export class FaultInjector {
     return this.add({ type: 'reset', count, ...options });
   }
 
-  rateLimit(options: { ratePerSecond: number; burst: number; scope?: 'global' | 'principal' | 'key'; retryAfterMs?: number; match?: FaultRuleInput['match'] }): number {
+  rateLimit(options: {
+    ratePerSecond: number;
+    burst: number;
+    scope?: 'global' | 'principal' | 'key';
+    retryAfterMs?: number;
+    match?: FaultRuleInput['match'];
+  }): number {
     return this.add({ type: 'rate-limit', ...options });
   }
 
@@ -139,7 +153,11 @@ export class FaultInjector {
   }
 
   list(): FaultRuleView[] {
-    return this.rules.map(({ id, rule, remaining }) => ({ id, rule, remaining: Number.isFinite(remaining) ? remaining : null }));
+    return this.rules.map(({ id, rule, remaining }) => ({
+      id,
+      rule,
+      remaining: Number.isFinite(remaining) ? remaining : null,
+    }));
   }
 
   evaluate(subject: FaultSubject, now = Date.now()): FaultOutcome {

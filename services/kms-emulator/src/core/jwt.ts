@@ -16,8 +16,19 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
   try {
     const parsedHeader = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
     const parsedPayload = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    if (typeof parsedHeader !== 'object' || parsedHeader === null || typeof parsedPayload !== 'object' || parsedPayload === null) return undefined;
-    return { header: parsedHeader, payload: parsedPayload, signingInput: `${header}.${payload}`, signature: Buffer.from(signature, 'base64url') };
+    if (
+      typeof parsedHeader !== 'object' ||
+      parsedHeader === null ||
+      typeof parsedPayload !== 'object' ||
+      parsedPayload === null
+    )
+      return undefined;
+    return {
+      header: parsedHeader,
+      payload: parsedPayload,
+      signingInput: `${header}.${payload}`,
+      signature: Buffer.from(signature, 'base64url'),
+    };
   } catch {
     return undefined;
   }

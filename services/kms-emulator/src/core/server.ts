@@ -69,7 +69,9 @@ export class Exchange {
   }
 
   /** Records who/what the request is about, then applies the matching faults (latency, hang, reset, error). */
-  async applyFaults(subject: FaultSubject): Promise<{ error?: FaultErrorKind; retryAfterMs?: number; corruptChecksum: boolean }> {
+  async applyFaults(
+    subject: FaultSubject,
+  ): Promise<{ error?: FaultErrorKind; retryAfterMs?: number; corruptChecksum: boolean }> {
     this.describe(subject);
     const outcome = this.server.faults.evaluate(subject);
     if (outcome.delayMs > 0) {
@@ -235,7 +237,11 @@ export class EmulatorServer {
       body = await readBody(req);
     } catch {
       res.writeHead(413, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: `request body larger than ${MAX_BODY_BYTES} bytes` } }));
+      res.end(
+        JSON.stringify({
+          error: { code: 'INVALID_ARGUMENT', message: `request body larger than ${MAX_BODY_BYTES} bytes` },
+        }),
+      );
       return;
     }
     const exchange = new Exchange(req, res, body, baseUrl, this, startedAt);
@@ -249,7 +255,9 @@ export class EmulatorServer {
       if (error instanceof Abandoned) return;
       // A handler bug must still produce an answer, never a dropped socket.
       exchange.noteError('EmulatorInternal');
-      exchange.json(500, { error: { code: 'INTERNAL', message: `emulator ${this.name} failed: ${(error as Error).message}` } });
+      exchange.json(500, {
+        error: { code: 'INTERNAL', message: `emulator ${this.name} failed: ${(error as Error).message}` },
+      });
     }
   }
 
@@ -286,7 +294,8 @@ export class EmulatorServer {
       }
       const faultId = /^faults\/(\d+)$/.exec(path);
       if (faultId && method === 'DELETE') {
-        if (!this.faults.remove(Number(faultId[1]))) throw new EmulatorError('NOT_FOUND', `no fault rule ${faultId[1]}`);
+        if (!this.faults.remove(Number(faultId[1])))
+          throw new EmulatorError('NOT_FOUND', `no fault rule ${faultId[1]}`);
         return exchange.send(204, '');
       }
       const control = this.options.control.methods[path];
@@ -294,7 +303,10 @@ export class EmulatorServer {
         const result = await control(parseJsonObject(exchange.body));
         return result === undefined ? exchange.send(204, '') : exchange.json(200, result);
       }
-      throw new EmulatorError('UNKNOWN_METHOD', `no admin route ${method} ${ADMIN_PREFIX}${path}; methods: ${Object.keys(this.options.control.methods).join(', ')}`);
+      throw new EmulatorError(
+        'UNKNOWN_METHOD',
+        `no admin route ${method} ${ADMIN_PREFIX}${path}; methods: ${Object.keys(this.options.control.methods).join(', ')}`,
+      );
     } catch (error) {
       if (error instanceof EmulatorError) {
         return exchange.json(error.httpStatus, { error: { code: error.code, message: error.message } });

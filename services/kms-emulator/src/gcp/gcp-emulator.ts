@@ -17,7 +17,12 @@ import { GcpIdentity, type ServiceAccountKeyJson } from './gcp-identity.js';
 export type GcpVersionState = 'ENABLED' | 'DISABLED' | 'DESTROYED' | 'DESTROY_SCHEDULED';
 export type GcpRole = 'encrypterDecrypter' | 'encrypter' | 'decrypter';
 
-const VERSION_STATE_NUMBERS: Record<GcpVersionState, number> = { ENABLED: 1, DISABLED: 2, DESTROYED: 3, DESTROY_SCHEDULED: 4 };
+const VERSION_STATE_NUMBERS: Record<GcpVersionState, number> = {
+  ENABLED: 1,
+  DISABLED: 2,
+  DESTROYED: 3,
+  DESTROY_SCHEDULED: 4,
+};
 const KMS_AUDIENCE = 'https://cloudkms.googleapis.com/';
 const KMS_SCOPES = ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/cloudkms'];
 const CIPHERTEXT_VERSION = 0x01;
@@ -145,7 +150,14 @@ export class GcpEmulator {
         (input): GcpKeyInfo => {
           const name = `projects/${input.project}/locations/${input.location ?? 'global'}/keyRings/${input.keyRing}/cryptoKeys/${input.key}`;
           if (this.keys.has(name)) throw new EmulatorError('ALREADY_EXISTS', `key ${name} exists`);
-          const key: GcpKey = { name, versions: new Map(), primary: 1, nextVersion: 1, members: new Map(), createdAt: Date.now() };
+          const key: GcpKey = {
+            name,
+            versions: new Map(),
+            primary: 1,
+            nextVersion: 1,
+            members: new Map(),
+            createdAt: Date.now(),
+          };
           for (const material of input.keyMaterial?.length ? input.keyMaterial : [undefined]) {
             key.primary = this.addVersion(key, material === undefined ? undefined : Buffer.from(material, 'base64')).id;
           }
@@ -155,7 +167,11 @@ export class GcpEmulator {
         },
       ),
       grant: defineControl(
-        v.object({ key: KEY_NAME, member: MEMBER, role: v.optional(v.literal('encrypterDecrypter', 'encrypter', 'decrypter')) }),
+        v.object({
+          key: KEY_NAME,
+          member: MEMBER,
+          role: v.optional(v.literal('encrypterDecrypter', 'encrypter', 'decrypter')),
+        }),
         (input) => {
           this.requireKey(input.key).members.set(stripMember(input.member), input.role ?? 'encrypterDecrypter');
         },
@@ -186,16 +202,20 @@ export class GcpEmulator {
       }),
       setPrimaryVersion: defineControl(v.object({ key: KEY_NAME, version: v.int({ min: 1 }) }), (input): GcpKeyInfo => {
         const key = this.requireKey(input.key);
-        if (!key.versions.has(input.version)) throw new EmulatorError('NOT_FOUND', `no version ${input.version} of ${key.name}`);
+        if (!key.versions.has(input.version))
+          throw new EmulatorError('NOT_FOUND', `no version ${input.version} of ${key.name}`);
         key.primary = input.version;
         return this.keyInfo(key);
       }),
       expireCredentials: defineControl(v.object({ email: v.string({ min: 3, max: 320 }) }), (input) => {
         this.identity.expireCredentials(input.email);
       }),
-      setServiceAccountDisabled: defineControl(v.object({ email: v.string({ min: 3, max: 320 }), disabled: v.boolean() }), (input) => {
-        this.identity.setDisabled(input.email, input.disabled);
-      }),
+      setServiceAccountDisabled: defineControl(
+        v.object({ email: v.string({ min: 3, max: 320 }), disabled: v.boolean() }),
+        (input) => {
+          this.identity.setDisabled(input.email, input.disabled);
+        },
+      ),
       setTokenLifetime: defineControl(v.object({ seconds: v.int({ min: 1, max: 86400 }) }), (input) => {
         this.identity.tokenLifetimeSeconds = input.seconds;
       }),
@@ -224,7 +244,10 @@ export class GcpEmulator {
     return {
       name: key.name,
       primaryVersion: `${key.name}/cryptoKeyVersions/${key.primary}`,
-      versions: [...key.versions.values()].map((version) => ({ name: `${key.name}/cryptoKeyVersions/${version.id}`, state: version.state })),
+      versions: [...key.versions.values()].map((version) => ({
+        name: `${key.name}/cryptoKeyVersions/${version.id}`,
+        state: version.state,
+      })),
       members: Object.fromEntries(key.members),
     };
   }
@@ -244,17 +267,30 @@ export class GcpEmulator {
     try {
       const action = /^\/v1\/(.+?):(encrypt|decrypt)$/.exec(path);
       if (action && exchange.method === 'POST') {
-        return await this.handleCrypto(exchange, decodeURIComponent(action[1]!), action[2] as 'encrypt' | 'decrypt', enumsAsNumbers);
+        return await this.handleCrypto(
+          exchange,
+          decodeURIComponent(action[1]!),
+          action[2] as 'encrypt' | 'decrypt',
+          enumsAsNumbers,
+        );
       }
       const get = /^\/v1\/(projects\/[^:]+)$/.exec(path);
-      if (get && exchange.method === 'GET') return await this.handleGetKey(exchange, decodeURIComponent(get[1]!), enumsAsNumbers);
+      if (get && exchange.method === 'GET')
+        return await this.handleGetKey(exchange, decodeURIComponent(get[1]!), enumsAsNumbers);
       throw new RpcFailure(404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`);
     } catch (error) {
       if (!(error instanceof RpcFailure)) throw error;
       exchange.noteError(error.status);
       exchange.json(
         error.httpStatus,
-        { error: { code: error.httpStatus, message: error.message, status: error.status, ...(error.details.length ? { details: error.details } : {}) } },
+        {
+          error: {
+            code: error.httpStatus,
+            message: error.message,
+            status: error.status,
+            ...(error.details.length ? { details: error.details } : {}),
+          },
+        },
         error.headers,
       );
     }
@@ -264,7 +300,9 @@ export class GcpEmulator {
     const result = this.identity.authenticate(exchange.header('authorization'), KMS_AUDIENCE, KMS_SCOPES);
     if ('error' in result) {
       if (result.error === 'UNAUTHENTICATED') {
-        throw new RpcFailure(401, 'UNAUTHENTICATED', result.message, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' });
+        throw new RpcFailure(401, 'UNAUTHENTICATED', result.message, {
+          'www-authenticate': 'Bearer realm="https://accounts.google.com/"',
+        });
       }
       throw new RpcFailure(403, 'PERMISSION_DENIED', result.message);
     }
@@ -277,7 +315,12 @@ export class GcpEmulator {
     return fault.corruptChecksum;
   }
 
-  private async handleCrypto(exchange: Exchange, name: string, operation: 'encrypt' | 'decrypt', enumsAsNumbers: boolean): Promise<void> {
+  private async handleCrypto(
+    exchange: Exchange,
+    name: string,
+    operation: 'encrypt' | 'decrypt',
+    enumsAsNumbers: boolean,
+  ): Promise<void> {
     exchange.describe({ operation, keys: [name] });
     const principal = this.authenticate(exchange);
     const versionMatch = /^(.+)\/cryptoKeyVersions\/([^/]+)$/.exec(name);
@@ -291,20 +334,26 @@ export class GcpEmulator {
     } catch {
       throw new RpcFailure(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     }
-    const permission = operation === 'encrypt' ? 'cloudkms.cryptoKeyVersions.useToEncrypt' : 'cloudkms.cryptoKeyVersions.useToDecrypt';
+    const permission =
+      operation === 'encrypt' ? 'cloudkms.cryptoKeyVersions.useToEncrypt' : 'cloudkms.cryptoKeyVersions.useToDecrypt';
     const key = this.keys.get(keyName);
     const role = key?.members.get(principal);
     const permitted = role === 'encrypterDecrypter' || role === (operation === 'encrypt' ? 'encrypter' : 'decrypter');
     if (!key || !permitted) {
       // Cloud KMS answers the same 403 for a missing key and a missing permission, so existence is not disclosed.
-      throw new RpcFailure(403, 'PERMISSION_DENIED', `Permission '${permission}' denied on resource '${name}' (or it may not exist).`);
+      throw new RpcFailure(
+        403,
+        'PERMISSION_DENIED',
+        `Permission '${permission}' denied on resource '${name}' (or it may not exist).`,
+      );
     }
     const aad = optionalBytes(body.additionalAuthenticatedData, 'additional_authenticated_data');
     checkCrc(aad, body.additionalAuthenticatedDataCrc32c, 'additional_authenticated_data');
     const protectionLevel = enumsAsNumbers ? 1 : 'SOFTWARE';
     if (operation === 'encrypt') {
       const plaintext = requiredBytes(body.plaintext, 'plaintext');
-      if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new RpcFailure(400, 'INVALID_ARGUMENT', `The plaintext must be at most ${MAX_PLAINTEXT_BYTES} bytes.`);
+      if (plaintext.length > MAX_PLAINTEXT_BYTES)
+        throw new RpcFailure(400, 'INVALID_ARGUMENT', `The plaintext must be at most ${MAX_PLAINTEXT_BYTES} bytes.`);
       checkCrc(plaintext, body.plaintextCrc32c, 'plaintext');
       const versionId = versionMatch ? Number(versionMatch[2]) : key.primary;
       const version = key.versions.get(versionId);
@@ -322,10 +371,19 @@ export class GcpEmulator {
         protectionLevel,
       });
     }
-    if (versionMatch) throw new RpcFailure(400, 'INVALID_ARGUMENT', `Decrypt must name a CryptoKey, not a CryptoKeyVersion: '${name}'.`);
+    if (versionMatch)
+      throw new RpcFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `Decrypt must name a CryptoKey, not a CryptoKeyVersion: '${name}'.`,
+      );
     const ciphertext = requiredBytes(body.ciphertext, 'ciphertext');
     checkCrc(ciphertext, body.ciphertextCrc32c, 'ciphertext');
-    const decryptionFailed = new RpcFailure(400, 'INVALID_ARGUMENT', "Decryption failed: verify that 'name' refers to the correct CryptoKey.");
+    const decryptionFailed = new RpcFailure(
+      400,
+      'INVALID_ARGUMENT',
+      "Decryption failed: verify that 'name' refers to the correct CryptoKey.",
+    );
     const parsed = parseCiphertext(ciphertext);
     const version = parsed ? key.versions.get(parsed.version) : undefined;
     if (!parsed || !version) throw decryptionFailed;
@@ -354,7 +412,11 @@ export class GcpEmulator {
     await this.faultsFor(exchange, 'getCryptoKey', [name], principal);
     const key = this.keys.get(name);
     if (!key || !key.members.has(principal)) {
-      throw new RpcFailure(403, 'PERMISSION_DENIED', `Permission 'cloudkms.cryptoKeys.get' denied on resource '${name}' (or it may not exist).`);
+      throw new RpcFailure(
+        403,
+        'PERMISSION_DENIED',
+        `Permission 'cloudkms.cryptoKeys.get' denied on resource '${name}' (or it may not exist).`,
+      );
     }
     const primary = key.versions.get(key.primary)!;
     const enumValue = (state: GcpVersionState) => (enumsAsNumbers ? VERSION_STATE_NUMBERS[state] : state);
@@ -377,7 +439,10 @@ export class GcpEmulator {
     const form = new URLSearchParams(exchange.body.toString('utf8'));
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer' || !form.get('assertion')) {
       exchange.noteError('unsupported_grant_type');
-      return exchange.json(400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type: expected urn:ietf:params:oauth:grant-type:jwt-bearer' });
+      return exchange.json(400, {
+        error: 'unsupported_grant_type',
+        error_description: 'Invalid grant_type: expected urn:ietf:params:oauth:grant-type:jwt-bearer',
+      });
     }
     const result = this.identity.exchangeJwtBearer(form.get('assertion')!, this.tokenUrl);
     if ('error' in result) {
@@ -394,7 +459,11 @@ function stripMember(member: string): string {
 
 function requireEnabled(key: GcpKey, version: GcpKeyVersion): void {
   if (version.state !== 'ENABLED') {
-    throw new RpcFailure(400, 'FAILED_PRECONDITION', `${key.name}/cryptoKeyVersions/${version.id} is not enabled, current state is: ${version.state}.`);
+    throw new RpcFailure(
+      400,
+      'FAILED_PRECONDITION',
+      `${key.name}/cryptoKeyVersions/${version.id} is not enabled, current state is: ${version.state}.`,
+    );
   }
 }
 
@@ -407,25 +476,37 @@ function requiredBytes(value: unknown, field: string): Buffer {
 function optionalBytes(value: unknown, field: string): Buffer | undefined {
   if (value === undefined || value === null) return undefined;
   const bytes = decodeBase64(value);
-  if (!bytes) throw new RpcFailure(400, 'INVALID_ARGUMENT', `Invalid value at '${field}' (TYPE_BYTES), Base64 decoding failed.`);
+  if (!bytes)
+    throw new RpcFailure(400, 'INVALID_ARGUMENT', `Invalid value at '${field}' (TYPE_BYTES), Base64 decoding failed.`);
   return bytes;
 }
 
 /** Cloud KMS verifies the request CRC32C fields (int64 sent as decimal strings) before using the data. */
 function checkCrc(data: Buffer | undefined, declared: unknown, field: string): void {
   if (declared === undefined || declared === null) return;
-  const value = typeof declared === 'object' && declared !== null && 'value' in declared ? (declared as { value: unknown }).value : declared;
+  const value =
+    typeof declared === 'object' && declared !== null && 'value' in declared
+      ? (declared as { value: unknown }).value
+      : declared;
   const expected = Number(value);
-  if (!Number.isInteger(expected) || expected < 0) throw new RpcFailure(400, 'INVALID_ARGUMENT', `Invalid value at '${field}_crc32c' (TYPE_INT64).`);
+  if (!Number.isInteger(expected) || expected < 0)
+    throw new RpcFailure(400, 'INVALID_ARGUMENT', `Invalid value at '${field}_crc32c' (TYPE_INT64).`);
   if (crc32c(data ?? Buffer.alloc(0)) !== expected) {
-    throw new RpcFailure(400, 'INVALID_ARGUMENT', `The checksum in field ${field}_crc32c did not match the data in field ${field}.`);
+    throw new RpcFailure(
+      400,
+      'INVALID_ARGUMENT',
+      `The checksum in field ${field}_crc32c did not match the data in field ${field}.`,
+    );
   }
 }
 
 function gcpFaultError(kind: FaultErrorKind, retryAfterMs: number | undefined): RpcFailure {
-  const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+  const headers: Record<string, string> =
+    retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
   const details =
-    retryAfterMs === undefined ? [] : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${(retryAfterMs / 1000).toFixed(3)}s` }];
+    retryAfterMs === undefined
+      ? []
+      : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${(retryAfterMs / 1000).toFixed(3)}s` }];
   switch (kind) {
     case 'throttle':
       return new RpcFailure(
@@ -457,10 +538,18 @@ function encryptBlob(keyName: string, version: GcpKeyVersion, plaintext: Buffer,
 }
 
 function ciphertextAad(keyName: string, versionId: number, aad: Buffer): Buffer {
-  return Buffer.from(JSON.stringify(['opencmk-kms-emulator/gcp/1', keyName, versionId, aad.toString('base64')]), 'utf8');
+  return Buffer.from(
+    JSON.stringify(['opencmk-kms-emulator/gcp/1', keyName, versionId, aad.toString('base64')]),
+    'utf8',
+  );
 }
 
 function parseCiphertext(blob: Buffer): { version: number; iv: Buffer; body: Buffer; tag: Buffer } | undefined {
   if (blob.length < 5 + 12 + 16 || blob[0] !== CIPHERTEXT_VERSION) return undefined;
-  return { version: blob.readUInt32BE(1), iv: blob.subarray(5, 17), body: blob.subarray(17, blob.length - 16), tag: blob.subarray(blob.length - 16) };
+  return {
+    version: blob.readUInt32BE(1),
+    iv: blob.subarray(5, 17),
+    body: blob.subarray(17, blob.length - 16),
+    tag: blob.subarray(blob.length - 16),
+  };
 }

@@ -42,12 +42,20 @@ export class GcpIdentity {
   tokenLifetimeSeconds = 3600;
   tokenUri = 'https://oauth2.googleapis.com/token';
 
-  addServiceAccount(input: { projectId: string; accountId: string; privateKeyPem?: string; privateKeyId?: string; clientId?: string }): ServiceAccountKeyJson {
+  addServiceAccount(input: {
+    projectId: string;
+    accountId: string;
+    privateKeyPem?: string;
+    privateKeyId?: string;
+    clientId?: string;
+  }): ServiceAccountKeyJson {
     const email = `${input.accountId}@${input.projectId}.iam.gserviceaccount.com`;
     if (this.accounts.has(email)) throw new EmulatorError('ALREADY_EXISTS', `service account ${email} exists`);
     let privateKeyPem = input.privateKeyPem;
     if (privateKeyPem === undefined) {
-      privateKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      privateKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
     }
     let publicKey: KeyObject;
     try {
@@ -55,7 +63,8 @@ export class GcpIdentity {
     } catch {
       throw new EmulatorError('INVALID_ARGUMENT', 'privateKeyPem: expected a PEM RSA private key');
     }
-    if (publicKey.asymmetricKeyType !== 'rsa') throw new EmulatorError('INVALID_ARGUMENT', 'privateKeyPem: expected an RSA key');
+    if (publicKey.asymmetricKeyType !== 'rsa')
+      throw new EmulatorError('INVALID_ARGUMENT', 'privateKeyPem: expected an RSA key');
     const keyId = input.privateKeyId ?? randomBytes(20).toString('hex');
     const keyJson: ServiceAccountKeyJson = {
       type: 'service_account',
@@ -67,7 +76,16 @@ export class GcpIdentity {
       auth_uri: 'https://accounts.google.com/o/oauth2/auth',
       token_uri: this.tokenUri,
     };
-    this.accounts.set(email, { email, projectId: input.projectId, keyId, publicKey, keyJson, disabled: false, seenTokens: new Set(), revoked: new Set() });
+    this.accounts.set(email, {
+      email,
+      projectId: input.projectId,
+      keyId,
+      publicKey,
+      keyJson,
+      disabled: false,
+      seenTokens: new Set(),
+      revoked: new Set(),
+    });
     return keyJson;
   }
 
@@ -108,12 +126,16 @@ export class GcpIdentity {
     const invalid =
       'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
     const match = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
-    if (!match) return unauthenticated('Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+    if (!match)
+      return unauthenticated(
+        'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      );
     const token = match[1]!;
     const issued = this.accessTokens.get(token);
     if (issued) {
       if (issued.expiresAt <= now) return unauthenticated(invalid);
-      if (!issued.scopes.some((scope) => scopes.includes(scope))) return { error: 'PERMISSION_DENIED', message: 'Request had insufficient authentication scopes.' };
+      if (!issued.scopes.some((scope) => scopes.includes(scope)))
+        return { error: 'PERMISSION_DENIED', message: 'Request had insufficient authentication scopes.' };
       const account = this.accounts.get(issued.email);
       if (!account || account.disabled) return unauthenticated(invalid);
       return { email: issued.email };
@@ -128,7 +150,11 @@ export class GcpIdentity {
     const { exp, iat, sub, aud, scope } = jwt.payload;
     const nowSeconds = Math.floor(now / 1000);
     if (typeof exp !== 'number' || typeof iat !== 'number') return unauthenticated(invalid);
-    if (exp <= nowSeconds || iat > nowSeconds + CLOCK_TOLERANCE_SECONDS || exp - iat > MAX_JWT_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
+    if (
+      exp <= nowSeconds ||
+      iat > nowSeconds + CLOCK_TOLERANCE_SECONDS ||
+      exp - iat > MAX_JWT_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS
+    ) {
       return unauthenticated(invalid);
     }
     if (sub !== undefined && sub !== iss) return unauthenticated(invalid);
@@ -142,7 +168,11 @@ export class GcpIdentity {
   }
 
   /** RFC 7523 §2.1 jwt-bearer grant: the assertion is signed by the SA and names the token endpoint as audience. */
-  exchangeJwtBearer(assertion: string, tokenUrl: string, now = Date.now()): { access_token: string; expires_in: number; token_type: 'Bearer' } | { error: string; error_description: string } {
+  exchangeJwtBearer(
+    assertion: string,
+    tokenUrl: string,
+    now = Date.now(),
+  ): { access_token: string; expires_in: number; token_type: 'Bearer' } | { error: string; error_description: string } {
     const jwt = decodeJwt(assertion);
     const iss = jwt?.payload.iss;
     const account = typeof iss === 'string' ? this.accounts.get(iss) : undefined;
@@ -151,11 +181,25 @@ export class GcpIdentity {
     }
     const { exp, iat, aud, scope } = jwt.payload;
     const nowSeconds = Math.floor(now / 1000);
-    if (typeof exp !== 'number' || typeof iat !== 'number' || exp <= nowSeconds || iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
-      return { error: 'invalid_grant', error_description: 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.' };
+    if (
+      typeof exp !== 'number' ||
+      typeof iat !== 'number' ||
+      exp <= nowSeconds ||
+      iat > nowSeconds + CLOCK_TOLERANCE_SECONDS
+    ) {
+      return {
+        error: 'invalid_grant',
+        error_description: 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.',
+      };
     }
-    const audiences = [tokenUrl, this.tokenUri, 'https://oauth2.googleapis.com/token', 'https://www.googleapis.com/oauth2/v4/token'];
-    if (typeof aud !== 'string' || !audiences.includes(aud)) return { error: 'invalid_grant', error_description: 'Invalid JWT audience.' };
+    const audiences = [
+      tokenUrl,
+      this.tokenUri,
+      'https://oauth2.googleapis.com/token',
+      'https://www.googleapis.com/oauth2/v4/token',
+    ];
+    if (typeof aud !== 'string' || !audiences.includes(aud))
+      return { error: 'invalid_grant', error_description: 'Invalid JWT audience.' };
     const accessToken = `ya29.emu-${randomId('', 24)}`;
     this.accessTokens.set(accessToken, {
       email: account.email,

@@ -156,7 +156,10 @@ export class SinkEmulator {
 
   /** Everything the sinks accepted, oldest first; optionally for one sink. */
   events<S extends SinkName>(sink?: S): Extract<SinkEvent, { sink: S }>[] {
-    return this.received.filter((event) => sink === undefined || event.sink === sink) as Extract<SinkEvent, { sink: S }>[];
+    return this.received.filter((event) => sink === undefined || event.sink === sink) as Extract<
+      SinkEvent,
+      { sink: S }
+    >[];
   }
 
   clearEvents(): void {
@@ -164,12 +167,17 @@ export class SinkEmulator {
   }
 
   /** Resolves once at least `count` events of `sink` arrived (or rejects after `timeoutMs`). */
-  async waitForEvents<S extends SinkName>(sink: S, count: number, timeoutMs = 5000): Promise<Extract<SinkEvent, { sink: S }>[]> {
+  async waitForEvents<S extends SinkName>(
+    sink: S,
+    count: number,
+    timeoutMs = 5000,
+  ): Promise<Extract<SinkEvent, { sink: S }>[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const events = this.events(sink);
       if (events.length >= count) return events;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${sink} events (have ${events.length})`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${count} ${sink} events (have ${events.length})`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -185,7 +193,8 @@ export class SinkEmulator {
         }),
         (input) => {
           const token = input.token ?? randomUuid();
-          if (this.splunkTokens.has(token)) throw new EmulatorError('ALREADY_EXISTS', 'that Splunk token is already registered');
+          if (this.splunkTokens.has(token))
+            throw new EmulatorError('ALREADY_EXISTS', 'that Splunk token is already registered');
           const entry: SplunkToken = {
             name: input.name ?? `hec-${this.splunkTokens.size + 1}`,
             token,
@@ -194,16 +203,28 @@ export class SinkEmulator {
             disabled: false,
           };
           this.splunkTokens.set(token, entry);
-          return { name: entry.name, token, url: this.splunkUrl, httpUrl: this.httpUrl, defaultIndex: entry.defaultIndex };
+          return {
+            name: entry.name,
+            token,
+            url: this.splunkUrl,
+            httpUrl: this.httpUrl,
+            defaultIndex: entry.defaultIndex,
+          };
         },
       ),
-      setSplunkTokenDisabled: defineControl(v.object({ name: v.string({ min: 1, max: 100 }), disabled: v.boolean() }), (input) => {
-        const entry = [...this.splunkTokens.values()].find((token) => token.name === input.name);
-        if (!entry) throw new EmulatorError('NOT_FOUND', `no Splunk token named ${input.name}`);
-        entry.disabled = input.disabled;
-      }),
+      setSplunkTokenDisabled: defineControl(
+        v.object({ name: v.string({ min: 1, max: 100 }), disabled: v.boolean() }),
+        (input) => {
+          const entry = [...this.splunkTokens.values()].find((token) => token.name === input.name);
+          if (!entry) throw new EmulatorError('NOT_FOUND', `no Splunk token named ${input.name}`);
+          entry.disabled = input.disabled;
+        },
+      ),
       addWebhook: defineControl(
-        v.object({ id: v.optional(v.string({ min: 1, max: 64, pattern: /^[a-zA-Z0-9_-]+$/ })), secret: v.optional(v.string({ min: 16, max: 512 })) }),
+        v.object({
+          id: v.optional(v.string({ min: 1, max: 64, pattern: /^[a-zA-Z0-9_-]+$/ })),
+          secret: v.optional(v.string({ min: 16, max: 512 })),
+        }),
         (input) => {
           const id = input.id ?? randomBytes(8).toString('hex');
           if (this.webhooks.has(id)) throw new EmulatorError('ALREADY_EXISTS', `webhook ${id} exists`);
@@ -220,7 +241,9 @@ export class SinkEmulator {
           this.logWriters.set(input.project, members);
         },
       ),
-      events: defineControl(v.object({ sink: v.optional(v.literal('splunk', 'gcp-logging', 'webhook')) }), (input) => ({ events: this.events(input.sink) })),
+      events: defineControl(v.object({ sink: v.optional(v.literal('splunk', 'gcp-logging', 'webhook')) }), (input) => ({
+        events: this.events(input.sink),
+      })),
       clearEvents: defineControl(v.object({}), () => this.clearEvents()),
     };
   }
@@ -229,7 +252,12 @@ export class SinkEmulator {
     return {
       httpUrl: this.httpUrl,
       httpsUrl: this.httpsUrl,
-      splunkTokens: [...this.splunkTokens.values()].map(({ name, defaultIndex, allowedIndexes, disabled }) => ({ name, defaultIndex, allowedIndexes, disabled })),
+      splunkTokens: [...this.splunkTokens.values()].map(({ name, defaultIndex, allowedIndexes, disabled }) => ({
+        name,
+        defaultIndex,
+        allowedIndexes,
+        disabled,
+      })),
       webhooks: [...this.webhooks.keys()].map((id) => ({ id, url: this.webhookUrl(id) })),
       logWriters: Object.fromEntries([...this.logWriters].map(([project, members]) => [project, [...members]])),
       counts: {
@@ -262,7 +290,13 @@ export class SinkEmulator {
     }
   }
 
-  private async faultsFor(exchange: Exchange, sink: SinkName, keys: string[], principal: string | undefined, shape: (kind: FaultErrorKind, retryAfterMs?: number) => SinkFailure): Promise<void> {
+  private async faultsFor(
+    exchange: Exchange,
+    sink: SinkName,
+    keys: string[],
+    principal: string | undefined,
+    shape: (kind: FaultErrorKind, retryAfterMs?: number) => SinkFailure,
+  ): Promise<void> {
     const fault = await exchange.applyFaults({ operation: sink, keys, principal, dataPlane: true });
     if (fault.error) throw shape(fault.error, fault.retryAfterMs);
   }
@@ -280,8 +314,10 @@ export class SinkEmulator {
     if (token.disabled) throw fail(403, 'Token disabled', 1);
     exchange.describe({ principal: token.name });
     await this.faultsFor(exchange, 'splunk', [token.name], token.name, (kind, retryAfterMs) => {
-      const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
-      if (kind === 'internal') return new SinkFailure(500, { text: 'Internal server error', code: 8 }, 'splunk-8', headers);
+      const headers: Record<string, string> =
+        retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+      if (kind === 'internal')
+        return new SinkFailure(500, { text: 'Internal server error', code: 8 }, 'splunk-8', headers);
       return new SinkFailure(503, { text: 'Server is busy', code: 9 }, 'splunk-9', headers);
     });
     const text = exchange.body.toString('utf8');
@@ -298,7 +334,8 @@ export class SinkEmulator {
         throw fail(400, 'Invalid data format', 6, { 'invalid-event-number': index });
       }
       if (!('event' in parsed)) throw fail(400, 'Event field is required', 12, { 'invalid-event-number': index });
-      if (parsed.event === null || parsed.event === '') throw fail(400, 'Event field cannot be blank', 13, { 'invalid-event-number': index });
+      if (parsed.event === null || parsed.event === '')
+        throw fail(400, 'Event field cannot be blank', 13, { 'invalid-event-number': index });
       const indexName = typeof parsed.index === 'string' ? parsed.index : token.defaultIndex;
       if (token.allowedIndexes && !token.allowedIndexes.includes(indexName)) {
         throw fail(400, 'Incorrect index', 7, { 'invalid-event-number': index });
@@ -312,7 +349,10 @@ export class SinkEmulator {
         source: typeof parsed.source === 'string' ? parsed.source : undefined,
         host: typeof parsed.host === 'string' ? parsed.host : undefined,
         time: typeof parsed.time === 'number' || typeof parsed.time === 'string' ? parsed.time : undefined,
-        fields: typeof parsed.fields === 'object' && parsed.fields !== null ? (parsed.fields as Record<string, unknown>) : undefined,
+        fields:
+          typeof parsed.fields === 'object' && parsed.fields !== null
+            ? (parsed.fields as Record<string, unknown>)
+            : undefined,
         event: parsed.event,
       });
     }
@@ -326,7 +366,9 @@ export class SinkEmulator {
     const auth = this.gcpIdentity.authenticate(exchange.header('authorization'), LOGGING_AUDIENCE, LOGGING_SCOPES);
     if ('error' in auth) {
       throw auth.error === 'UNAUTHENTICATED'
-        ? rpc(401, 'UNAUTHENTICATED', auth.message, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' })
+        ? rpc(401, 'UNAUTHENTICATED', auth.message, {
+            'www-authenticate': 'Bearer realm="https://accounts.google.com/"',
+          })
         : rpc(403, 'PERMISSION_DENIED', auth.message);
     }
     exchange.describe({ principal: auth.email });
@@ -338,24 +380,46 @@ export class SinkEmulator {
       throw rpc(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     }
     const logNames = new Set<string>();
-    if (!Array.isArray(body.entries) || body.entries.length === 0) throw rpc(400, 'INVALID_ARGUMENT', 'At least one log entry is required.');
+    if (!Array.isArray(body.entries) || body.entries.length === 0)
+      throw rpc(400, 'INVALID_ARGUMENT', 'At least one log entry is required.');
     const entries = body.entries.map((entry: unknown, index: number) => {
-      if (typeof entry !== 'object' || entry === null) throw rpc(400, 'INVALID_ARGUMENT', `entries[${index}]: expected an object.`);
+      if (typeof entry !== 'object' || entry === null)
+        throw rpc(400, 'INVALID_ARGUMENT', `entries[${index}]: expected an object.`);
       const record = entry as Record<string, unknown>;
-      const logName = typeof record.logName === 'string' ? record.logName : typeof body.logName === 'string' ? body.logName : undefined;
+      const logName =
+        typeof record.logName === 'string'
+          ? record.logName
+          : typeof body.logName === 'string'
+            ? body.logName
+            : undefined;
       if (!logName || !/^projects\/[^/]+\/logs\/[^/]+$/.test(logName)) {
-        throw rpc(400, 'INVALID_ARGUMENT', `entries[${index}].log_name: a log name of the form projects/[PROJECT_ID]/logs/[LOG_ID] is required.`);
+        throw rpc(
+          400,
+          'INVALID_ARGUMENT',
+          `entries[${index}].log_name: a log name of the form projects/[PROJECT_ID]/logs/[LOG_ID] is required.`,
+        );
       }
       if (record.jsonPayload === undefined && record.textPayload === undefined && record.protoPayload === undefined) {
-        throw rpc(400, 'INVALID_ARGUMENT', `entries[${index}]: a payload (jsonPayload, textPayload or protoPayload) is required.`);
+        throw rpc(
+          400,
+          'INVALID_ARGUMENT',
+          `entries[${index}]: a payload (jsonPayload, textPayload or protoPayload) is required.`,
+        );
       }
       logNames.add(logName);
       return { record, logName };
     });
     const projects = [...logNames].map((name) => name.split('/')[1]!);
     await this.faultsFor(exchange, 'gcp-logging', [...logNames, ...projects], auth.email, (kind, retryAfterMs) => {
-      const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
-      if (kind === 'throttle') return rpc(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute' of service 'logging.googleapis.com'.", headers);
+      const headers: Record<string, string> =
+        retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+      if (kind === 'throttle')
+        return rpc(
+          429,
+          'RESOURCE_EXHAUSTED',
+          "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute' of service 'logging.googleapis.com'.",
+          headers,
+        );
       if (kind === 'internal') return rpc(500, 'INTERNAL', 'Internal error encountered.', headers);
       if (kind === 'timeout') return rpc(504, 'DEADLINE_EXCEEDED', 'Deadline exceeded.', headers);
       return rpc(503, 'UNAVAILABLE', 'The service is currently unavailable.', headers);
@@ -363,7 +427,11 @@ export class SinkEmulator {
     const ownProject = auth.email.split('@')[1]?.split('.')[0];
     for (const project of projects) {
       if (project !== ownProject && !this.logWriters.get(project)?.has(auth.email)) {
-        throw rpc(403, 'PERMISSION_DENIED', `Permission 'logging.logEntries.create' denied on resource (or it may not exist).`);
+        throw rpc(
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'logging.logEntries.create' denied on resource (or it may not exist).`,
+        );
       }
     }
     const now = new Date().toISOString();
@@ -374,7 +442,10 @@ export class SinkEmulator {
         principal: auth.email,
         logName,
         resource: record.resource ?? body.resource,
-        labels: { ...(body.labels as Record<string, string> | undefined), ...(record.labels as Record<string, string> | undefined) },
+        labels: {
+          ...(body.labels as Record<string, string> | undefined),
+          ...(record.labels as Record<string, string> | undefined),
+        },
         severity: record.severity as string | number | undefined,
         timestamp: typeof record.timestamp === 'string' ? record.timestamp : undefined,
         insertId: typeof record.insertId === 'string' ? record.insertId : undefined,
@@ -394,11 +465,16 @@ export class SinkEmulator {
     // docs/contracts.md §4: HMAC-SHA256 (RFC 2104) over the raw body, compared in constant time.
     const expected = createHmac('sha256', webhook.secret).update(exchange.body).digest('hex');
     if (!presented || !safeEqual(presented, expected)) {
-      throw new SinkFailure(401, { error: 'invalid_signature', message: 'X-OpenCMK-Signature is missing or does not match the body' }, 'invalid_signature');
+      throw new SinkFailure(
+        401,
+        { error: 'invalid_signature', message: 'X-OpenCMK-Signature is missing or does not match the body' },
+        'invalid_signature',
+      );
     }
     exchange.describe({ principal: id });
     await this.faultsFor(exchange, 'webhook', [id], id, (kind, retryAfterMs) => {
-      const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+      const headers: Record<string, string> =
+        retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
       const status = kind === 'throttle' ? 429 : kind === 'internal' ? 500 : kind === 'timeout' ? 504 : 503;
       return new SinkFailure(status, { error: kind, message: `injected ${kind}` }, `webhook-${status}`, headers);
     });
@@ -409,7 +485,14 @@ export class SinkEmulator {
     } catch {
       // Not JSON: the raw text is what gets recorded.
     }
-    this.received.push({ sink: 'webhook', receivedAt: new Date().toISOString(), webhookId: id, contentType: exchange.header('content-type') ?? null, body, rawBody });
+    this.received.push({
+      sink: 'webhook',
+      receivedAt: new Date().toISOString(),
+      webhookId: id,
+      contentType: exchange.header('content-type') ?? null,
+      body,
+      rawBody,
+    });
     exchange.send(204, '');
   }
 }

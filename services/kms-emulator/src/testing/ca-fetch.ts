@@ -22,7 +22,8 @@ export function createCaTrustingFetch(caPem: string): typeof fetch {
     if (typeof body === 'string') payload = Buffer.from(body);
     else if (body instanceof Uint8Array) payload = Buffer.from(body);
     else if (body instanceof ArrayBuffer) payload = Buffer.from(body);
-    else if (body !== undefined && body !== null) return Promise.reject(new TypeError('createCaTrustingFetch: unsupported body type'));
+    else if (body !== undefined && body !== null)
+      return Promise.reject(new TypeError('createCaTrustingFetch: unsupported body type'));
     return new Promise<Response>((resolve, reject) => {
       const signal = init.signal ?? undefined;
       if (signal?.aborted) return reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
@@ -41,7 +42,13 @@ export function createCaTrustingFetch(caPem: string): typeof fetch {
             }
             const status = res.statusCode ?? 0;
             const nullBody = status === 204 || status === 304 || init.method === 'HEAD';
-            resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: responseHeaders }));
+            resolve(
+              new Response(nullBody ? null : Buffer.concat(chunks), {
+                status,
+                statusText: res.statusMessage,
+                headers: responseHeaders,
+              }),
+            );
           });
         },
       );

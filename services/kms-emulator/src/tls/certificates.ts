@@ -50,7 +50,9 @@ function extension(oid: string, critical: boolean, value: Buffer): Buffer {
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING contents. */
 function keyIdentifierOf(spkiDer: Buffer): Buffer {
   // For a P-256 SPKI the public key bits are the trailing 65 bytes (uncompressed point).
-  return createHash('sha1').update(spkiDer.subarray(spkiDer.length - 65)).digest();
+  return createHash('sha1')
+    .update(spkiDer.subarray(spkiDer.length - 65))
+    .digest();
 }
 
 function toPem(label: string, body: Buffer): string {
@@ -85,7 +87,10 @@ function buildCertificate(options: {
   return der.sequence(tbs, signatureAlgorithm, der.bitString(signature));
 }
 
-export function createCertificateAuthority(commonName = 'OpenCMK emulator test CA', validDays = 365): CertificateAuthority {
+export function createCertificateAuthority(
+  commonName = 'OpenCMK emulator test CA',
+  validDays = 365,
+): CertificateAuthority {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const name = distinguishedName(commonName);
@@ -150,5 +155,10 @@ function ipv6Bytes(address: string): Buffer {
   const tailGroups = address.includes('::') ? (tail ? tail.split(':') : []) : [];
   const zeros = new Array(8 - headGroups.length - tailGroups.length).fill('0');
   const groups = address.includes('::') ? [...headGroups, ...zeros, ...tailGroups] : headGroups;
-  return Buffer.from(groups.flatMap((group) => { const n = parseInt(group, 16); return [n >> 8, n & 0xff]; }));
+  return Buffer.from(
+    groups.flatMap((group) => {
+      const n = parseInt(group, 16);
+      return [n >> 8, n & 0xff];
+    }),
+  );
 }

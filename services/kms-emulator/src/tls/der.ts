@@ -32,7 +32,8 @@ export const der = {
     const out: number[] = [first * 40 + second];
     for (const arc of rest) {
       const chunk: number[] = [arc & 0x7f];
-      for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128)) chunk.unshift((value & 0x7f) | 0x80);
+      for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128))
+        chunk.unshift((value & 0x7f) | 0x80);
       out.push(...chunk);
     }
     return tlv(0x06, Buffer.from(out));

@@ -143,8 +143,11 @@ export function classifyAwsError(error: unknown): KmsError {
     case 'InvalidCiphertextException':
     case 'IncorrectKeyException':
     case 'InvalidKeyUsageException':
+    case 'SerializationException':
+    case 'ValidationException':
       return new KmsError('InvalidCiphertext', message);
     case 'ThrottlingException':
+    case 'Throttling':
     case 'LimitExceededException':
     case 'TooManyRequestsException':
       return new KmsError('Throttled', message);

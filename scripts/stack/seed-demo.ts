@@ -1,0 +1,219 @@
+/**
+ * The demo data, created through the code paths the browser uses: the lib/server functions the route handlers and
+ * server actions call, fed with what the browser islands would send — keys generated, private keys protected under
+ * a passphrase and configs sealed with @opencmk/crypto, here in Node instead of the browser. The broker gets the
+ * same public keys, digests and sealed blobs it would get from a browser, and never a plaintext secret.
+ *
+ * Runs with the broker stopped (embedded PGlite belongs to one process at a time).
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  base64UrlEncode,
+  generateKeyPair,
+  protectPrivateKey,
+  seal,
+  sealToMany,
+  utf8Encode,
+  base64UrlDecode,
+  type SealContext,
+} from '@opencmk/crypto';
+import type { Db } from '@/db/client';
+import { kmsConfigPayloadSchema, kmsKeyPath, loggingConfigPayloadSchema, loggingDestination } from '@/lib/config-schemas';
+import { registerAdminKey, createVendorKey } from '@/lib/server/broker-keys';
+import { noRequestMeta, type ScopedContext, type SignedInUser } from '@/lib/server/context';
+import { acceptInvitation } from '@/lib/server/invitations';
+import { listOutbox } from '@/lib/server/mail';
+import { requireOrgAdmin } from '@/lib/server/org-scope';
+import { createVendor } from '@/lib/server/organizations';
+import { activateProxyConfig, createProxyConfig } from '@/lib/server/proxy-configs';
+import { createTenantConfig, getRecipients, reserveConfigId } from '@/lib/server/tenant-configs';
+import { inviteTenant } from '@/lib/server/tenants';
+import { findOrCreateUserByEmail } from '@/lib/server/users';
+import type { DemoWorld } from './emulated-world';
+
+export const DEMO_VENDOR = { name: 'Acme SaaS', adminEmail: 'admin@acme-saas.example' } as const;
+export const DEMO_TENANTS = [
+  { provider: 'aws', tenantId: 'tenant-aws', displayName: 'Tenant on AWS', adminEmail: 'admin@tenant-aws.example', logging: 'splunk' },
+  { provider: 'gcp', tenantId: 'tenant-gcp', displayName: 'Tenant on Google Cloud', adminEmail: 'admin@tenant-gcp.example', logging: 'webhook' },
+  { provider: 'azure', tenantId: 'tenant-azure', displayName: 'Tenant on Azure', adminEmail: 'admin@tenant-azure.example', logging: 'splunk' },
+] as const;
+export type DemoProvider = (typeof DEMO_TENANTS)[number]['provider'];
+
+export interface ProxyEnvSettings {
+  brokerUrl: string;
+  port: number;
+  healthPort: number;
+  host: string;
+  kmsExtraCaFile: string;
+}
+
+export interface SeededDemo {
+  vendorId: string;
+  vendorAdminEmail: string;
+  /** Unlocks the vendor admin's key in the browser (separate from sign-in; demo only). */
+  vendorPassphrase: string;
+  proxyConfigId: string;
+  apiKey: string;
+  /** The `.env` text the vendor admin's browser would offer for download. */
+  proxyEnv: string;
+  tenants: Record<DemoProvider, { tenantId: string; orgId: string; adminEmail: string; kmsConfigId: number; loggingConfigId: number }>;
+}
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+/** Shown next to a config so admins can tell configs apart; derived from what cannot change (the key path). */
+const configFingerprint = (text: string) => sha256Hex(text).slice(0, 32);
+
+async function scopeFor(db: Db, user: SignedInUser, orgId: string, kind: 'vendor' | 'tenant'): Promise<ScopedContext> {
+  return { db, scope: await requireOrgAdmin(db, user, orgId, kind), meta: { ip: '127.0.0.1', userAgent: 'opencmk-demo-seed' } };
+}
+
+async function signedInUser(db: Db, email: string): Promise<SignedInUser> {
+  const user = await findOrCreateUserByEmail(db, email);
+  return { id: user.id, email: user.email!, name: user.name ?? null };
+}
+
+/** The `.env` of a proxy configuration (docs/contracts.md §2), as the vendor admin's browser generates it. */
+export function proxyEnvText(values: {
+  brokerUrl: string;
+  proxyConfigId: string;
+  vendorId: string;
+  privateKey: Uint8Array;
+  brokerToken: string;
+  apiKey: string;
+  settings: ProxyEnvSettings;
+}): string {
+  return [
+    '# OpenCMK Tenant Security Proxy (generated for the demo stack). Keep this file secret.',
+    `OPENCMK_BROKER_URL=${values.brokerUrl}`,
+    `OPENCMK_PROXY_CONFIG_ID=${values.proxyConfigId}`,
+    `OPENCMK_VENDOR_ID=${values.vendorId}`,
+    `OPENCMK_PROXY_PRIVATE_KEY=${base64UrlEncode(values.privateKey)}`,
+    `OPENCMK_BROKER_TOKEN=${values.brokerToken}`,
+    `API_KEY=${values.apiKey}`,
+    'API_KEY_2=',
+    `PORT=${values.settings.port}`,
+    `HEALTH_PORT=${values.settings.healthPort}`,
+    `HOST=${values.settings.host}`,
+    'LOG_LEVEL=info',
+    'LEASE_ROTATION_SECONDS=86400',
+    'LEASE_CACHE_TTL_SECONDS=3600',
+    'SNAPSHOT_WAIT_SECONDS=25',
+    'SNAPSHOT_REFRESH_SECONDS=300',
+    'KMS_TIMEOUT_MS=5000',
+    `KMS_EXTRA_CA_FILE=${values.settings.kmsExtraCaFile}`,
+    '',
+  ].join('\n');
+}
+
+function kmsPayload(provider: DemoProvider, world: DemoWorld) {
+  switch (provider) {
+    case 'aws':
+      return {
+        provider: 'aws',
+        keyArn: world.aws.keyArn,
+        region: world.aws.region,
+        accessKeyId: world.aws.tenantUser.accessKeyId,
+        secretAccessKey: world.aws.tenantUser.secretAccessKey,
+        endpoint: world.aws.endpoint,
+      };
+    case 'gcp':
+      return {
+        provider: 'gcp',
+        project: world.gcp.project,
+        location: world.gcp.location,
+        keyRing: world.gcp.keyRing,
+        key: world.gcp.key,
+        serviceAccountKey: world.gcp.serviceAccountKey,
+        endpoint: world.gcp.endpoint,
+      };
+    case 'azure':
+      return {
+        provider: 'azure',
+        vaultUrl: world.azure.vaultUrl,
+        keyName: world.azure.keyName,
+        tenantId: world.azure.tenantId,
+        clientId: world.azure.clientId,
+        clientSecret: world.azure.clientSecret,
+        authorityHost: world.azure.authorityHost,
+      };
+  }
+}
+
+function loggingPayload(kind: 'splunk' | 'webhook', world: DemoWorld) {
+  return kind === 'splunk'
+    ? { provider: 'splunk', url: world.splunk.url, token: world.splunk.token, index: world.splunk.index }
+    : { provider: 'webhook', url: world.webhook.url, hmacSecret: world.webhook.secret };
+}
+
+/**
+ * A tenant admin's browser: check the fields, reserve an id (it is part of the seal context), seal to every current
+ * recipient and submit — the same sequence as the tenant config page.
+ */
+async function submitTenantConfig(ctx: ScopedContext, kind: 'kms' | 'logging', raw: unknown, label: string): Promise<number> {
+  const recipients = await getRecipients(ctx);
+  const { id } = await reserveConfigId(ctx, kind);
+  const context: SealContext = { purpose: kind === 'kms' ? 'kms-config' : 'logging-config', vendorId: recipients.vendorId, tenantId: recipients.tenantId, subjectId: String(id), subjectVersion: 1 };
+  const copies = sealToMany(
+    utf8Encode(JSON.stringify(kind === 'kms' ? kmsConfigPayloadSchema.parse(raw) : loggingConfigPayloadSchema.parse(raw))),
+    recipients.recipients.map((recipient) => base64UrlDecode(recipient.publicKey)),
+    context,
+  );
+  if (kind === 'kms') {
+    const payload = kmsConfigPayloadSchema.parse(raw);
+    await createTenantConfig(ctx, 'kms', { id, provider: payload.provider, label, leasingAllowed: true, primary: true, fingerprint: configFingerprint(kmsKeyPath(payload)), copies });
+  } else {
+    const payload = loggingConfigPayloadSchema.parse(raw);
+    await createTenantConfig(ctx, 'logging', { id, provider: payload.provider, label, fingerprint: configFingerprint(loggingDestination(payload)), copies });
+  }
+  return id;
+}
+
+export async function seedDemo(db: Db, world: DemoWorld, settings: ProxyEnvSettings, log: (line: string) => void): Promise<SeededDemo> {
+  const system = { type: 'system' as const, id: null, label: 'opencmk-demo-seed' };
+  const { orgId: vendorId } = await createVendor(db, { name: DEMO_VENDOR.name, adminEmail: DEMO_VENDOR.adminEmail }, system, noRequestMeta, { onlyIfNoVendor: true });
+  const vendorAdmin = await signedInUser(db, DEMO_VENDOR.adminEmail);
+  const vendorCtx = await scopeFor(db, vendorAdmin, vendorId, 'vendor');
+
+  // Vendor admin's first key work: an admin key pair under a passphrase, then the vendor key sealed to it.
+  log('vendor keys (argon2id, a few seconds)');
+  const vendorPassphrase = `demo-${randomBytes(9).toString('base64url')}`;
+  const adminKey = generateKeyPair();
+  await registerAdminKey(vendorCtx, { publicKey: base64UrlEncode(adminKey.publicKey), protectedPrivateKey: await protectPrivateKey(adminKey.privateKey, vendorPassphrase) });
+  const vendorKey = generateKeyPair();
+  const grantContext: SealContext = { purpose: 'vendor-key', vendorId, tenantId: '', subjectId: vendorAdmin.id, subjectVersion: 1 };
+  await createVendorKey(vendorCtx, { publicKey: base64UrlEncode(vendorKey.publicKey), sealedGrant: seal(vendorKey.privateKey, adminKey.publicKey, grantContext) });
+
+  // A proxy configuration before any tenant config: tenants seal to it directly, nothing to provision later.
+  log('proxy configuration');
+  const proxyConfigId = randomUUID();
+  const proxyKey = generateKeyPair();
+  const brokerToken = `ocmk_bt_${randomBytes(32).toString('base64url')}`;
+  const apiKey = `ocmk_ak_${randomBytes(32).toString('base64url')}`;
+  const proxyEnv = proxyEnvText({ brokerUrl: settings.brokerUrl, proxyConfigId, vendorId, privateKey: proxyKey.privateKey, brokerToken, apiKey, settings });
+  const envContext: SealContext = { purpose: 'proxy-env', vendorId, tenantId: '', subjectId: proxyConfigId, subjectVersion: 1 };
+  await createProxyConfig(vendorCtx, {
+    id: proxyConfigId,
+    name: 'demo pod',
+    publicKey: base64UrlEncode(proxyKey.publicKey),
+    tokenHash: sha256Hex(brokerToken),
+    sealedEnv: seal(utf8Encode(proxyEnv), vendorKey.publicKey, envContext),
+  });
+  await activateProxyConfig(vendorCtx, proxyConfigId);
+
+  const tenants = {} as SeededDemo['tenants'];
+  for (const tenant of DEMO_TENANTS) {
+    log(`tenant ${tenant.tenantId}`);
+    await inviteTenant(vendorCtx, { vendorTenantId: tenant.tenantId, displayName: tenant.displayName, adminEmail: tenant.adminEmail });
+    // The invitee follows the link from the e-mail (the dev outbox here) after signing in as the invited address.
+    const mail = (await listOutbox(db, 200)).find((message) => message.to === tenant.adminEmail && message.link?.includes('/invite/'));
+    if (!mail?.link) throw new Error(`no invitation e-mail for ${tenant.adminEmail} in the outbox`);
+    const token = decodeURIComponent(new URL(mail.link).pathname.split('/').pop()!);
+    const tenantAdmin = await signedInUser(db, tenant.adminEmail);
+    const { orgId } = await acceptInvitation(db, tenantAdmin, token, noRequestMeta);
+    const tenantCtx = await scopeFor(db, tenantAdmin, orgId, 'tenant');
+    const kmsConfigId = await submitTenantConfig(tenantCtx, 'kms', kmsPayload(tenant.provider, world), `${tenant.provider.toUpperCase()} key (emulated)`);
+    const loggingConfigId = await submitTenantConfig(tenantCtx, 'logging', loggingPayload(tenant.logging, world), `${tenant.logging} (emulated)`);
+    tenants[tenant.provider] = { tenantId: tenant.tenantId, orgId, adminEmail: tenant.adminEmail, kmsConfigId, loggingConfigId };
+  }
+  return { vendorId, vendorAdminEmail: DEMO_VENDOR.adminEmail, vendorPassphrase, proxyConfigId, apiKey, proxyEnv, tenants };
+}

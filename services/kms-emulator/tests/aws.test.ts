@@ -315,6 +315,19 @@ describe('AWS KMS through @aws-sdk/client-kms', () => {
     expect(emu.aws.log.entries({ operation: 'Encrypt' }).map((entry) => entry.outcome)).toEqual(['reset', 'answered']);
   });
 
+  test('a malformed 200 answer surfaces as a deserialization error, not as success', async () => {
+    const client = kms({ accessKeyId: tenantUser.accessKeyId, secretAccessKey: tenantUser.secretAccessKey }, 1);
+    emu.aws.faults.malformedNext(1);
+    const error = await expectRejection(
+      client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })),
+    );
+    expect(error.$metadata?.httpStatusCode ?? error.$response?.statusCode).toBe(200);
+    expect(emu.aws.log.entries({ operation: 'Encrypt' })[0]).toMatchObject({ status: 200, fault: 'malformed' });
+    await expect(
+      client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })),
+    ).resolves.toBeDefined();
+  });
+
   test('hang leads to a client timeout', async () => {
     const client = kms({ accessKeyId: tenantUser.accessKeyId, secretAccessKey: tenantUser.secretAccessKey });
     emu.aws.faults.hang({ count: 1 });

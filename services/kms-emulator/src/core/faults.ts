@@ -44,6 +44,7 @@ export const faultRuleSchemas = {
   }),
   reset: v.object({ type: v.literal('reset'), count, match: matchSchema }),
   'corrupt-checksum': v.object({ type: v.literal('corrupt-checksum'), count, match: matchSchema }),
+  malformed: v.object({ type: v.literal('malformed'), count, match: matchSchema }),
 } as const;
 
 export type FaultMatch = NonNullable<Infer<typeof matchSchema>>;
@@ -76,6 +77,7 @@ export type FaultOutcome =
   | { action: 'proceed'; delayMs: number; corruptChecksum: boolean }
   | { action: 'hang'; delayMs: number }
   | { action: 'reset'; delayMs: number }
+  | { action: 'malformed'; delayMs: number }
   | { action: 'error'; delayMs: number; error: FaultErrorKind; retryAfterMs?: number };
 
 interface ActiveRule {
@@ -142,6 +144,11 @@ export class FaultInjector {
     return this.add({ type: 'corrupt-checksum', ...options });
   }
 
+  /** Answer 200 with a truncated JSON body (a broken proxy or load balancer in the path). */
+  malformedNext(count = 1, options: { match?: FaultRuleInput['match'] } = {}): number {
+    return this.add({ type: 'malformed', count, ...options });
+  }
+
   remove(id: number): boolean {
     const before = this.rules.length;
     this.rules = this.rules.filter((active) => active.id !== id);
@@ -183,6 +190,8 @@ export class FaultInjector {
           return { action: 'hang', delayMs };
         case 'reset':
           return { action: 'reset', delayMs };
+        case 'malformed':
+          return { action: 'malformed', delayMs };
         case 'error':
           return { action: 'error', delayMs, error: rule.error, retryAfterMs: rule.retryAfterMs };
       }

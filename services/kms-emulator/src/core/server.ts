@@ -84,6 +84,10 @@ export class Exchange {
         this.server.trackHung(this);
         this.record('hung', null);
         throw new Abandoned();
+      case 'malformed':
+        this.fault = 'malformed';
+        this.send(200, '{"truncated": tr', { 'content-type': this.header('content-type') ?? 'application/json' });
+        throw new Abandoned();
       case 'reset':
         this.fault = 'reset';
         this.record('reset', null);

@@ -300,6 +300,7 @@ const copiesSchema = z.object({
 /** Stores a batch of copies sealed to the new configuration's key; answers how many configs remain uncovered. */
 export async function storeProvisionedCopies(ctx: ScopedContext, id: string, raw: unknown): Promise<{ stored: number; remaining: number }> {
   requireVendor(ctx);
+  await ownProxyConfig(ctx.db, ctx, id);
   const input = parseInput(copiesSchema, raw);
   const { scope } = ctx;
   const result = await ctx.db.transaction(async (tx) => {

@@ -215,6 +215,8 @@ const replaceSchema = z.object({ version: z.number().int().min(2), fingerprint: 
 /** New credentials (a new sealed version); the key path cannot change, so the fingerprint must stay the same. */
 export async function replaceTenantConfig(ctx: ScopedContext, kind: TenantConfigKind, rawId: string, raw: unknown) {
   const link = await tenantLink(ctx);
+  // Another organization's config id is not found whatever the body says.
+  await ownConfig(ctx.db, ctx, kind, rawId);
   const input = parseInput(replaceSchema, raw);
   const { scope, meta } = ctx;
   const row = await ctx.db.transaction(async (tx) => {
@@ -251,6 +253,7 @@ const statusSchemas = { kms: z.object({ status: z.enum(['primary', 'active', 'di
 /** primary (wraps; the previous primary becomes active), active (unwraps), disabled (the kill switch). */
 export async function setTenantConfigStatus(ctx: ScopedContext, kind: TenantConfigKind, rawId: string, raw: unknown) {
   const link = await tenantLink(ctx);
+  await ownConfig(ctx.db, ctx, kind, rawId);
   const { status } = parseInput(statusSchemas[kind], raw);
   const { scope, meta } = ctx;
   const row = await ctx.db.transaction(async (tx) => {

@@ -1,4 +1,7 @@
-import { base64UrlDecode, base64UrlEncode, generateKeyPair, open, protectPrivateKey, seal, utf8Encode } from '@opencmk/crypto';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { base64UrlDecode, base64UrlEncode, generateKeyPair, open, seal, utf8Encode } from '@opencmk/crypto';
 import type { Db } from '@/db/client';
 import { acceptInvitation } from '@/lib/server/invitations';
 import { createVendorKey, registerAdminKey } from '@/lib/server/broker-keys';
@@ -10,11 +13,25 @@ import type { ScopedContext } from '@/lib/server/context';
 import { configFingerprint, generateProxyConfig, sealConfigToRecipients, tenantConfigContext, vendorGrantContext } from '@/lib/browser-sealing';
 import { lastLinkTo, scoped, sessionCookieFor, testMeta, tokenOf, type TestAdmin } from './fixtures';
 
+/**
+ * argon2id at the real parameters (64 MiB, t=3) takes ~40 s in jest's SWC-compiled module graph but ~1 s in plain
+ * Node, so the protected key is made by @opencmk/crypto's build in a child process — same code, same format.
+ */
+export async function protectInChild(privateKey: Uint8Array, passphrase: string): Promise<string> {
+  const entry = path.join(__dirname, '..', '..', 'packages', 'crypto', 'dist', 'index.js');
+  const script = `import { protectPrivateKey, base64UrlDecode } from ${JSON.stringify(entry)};
+process.stdout.write(await protectPrivateKey(base64UrlDecode(process.env.KEY), process.env.PASSPHRASE));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH, KEY: base64UrlEncode(privateKey), PASSPHRASE: passphrase },
+  });
+  return stdout;
+}
+
 /** Acts as the vendor admin's browser: admin key pair (argon2id-protected), vendor key and its own grant. */
 export async function setupVendorKeys(ctx: ScopedContext, passphrase = 'correct horse battery staple 42') {
   const admin = generateKeyPair();
   const adminPublicKey = base64UrlEncode(admin.publicKey);
-  await registerAdminKey(ctx, { publicKey: adminPublicKey, protectedPrivateKey: await protectPrivateKey(admin.privateKey, passphrase) });
+  await registerAdminKey(ctx, { publicKey: adminPublicKey, protectedPrivateKey: await protectInChild(admin.privateKey, passphrase) });
   const vendor = generateKeyPair();
   const sealedGrant = seal(vendor.privateKey, admin.publicKey, vendorGrantContext(ctx.scope.orgId, ctx.scope.user.id));
   await createVendorKey(ctx, { publicKey: base64UrlEncode(vendor.publicKey), sealedGrant });

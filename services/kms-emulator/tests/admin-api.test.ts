@@ -145,6 +145,17 @@ describe('admin HTTP API under /__emulator/', () => {
       400,
       'error: expected one of throttle, unavailable, internal, timeout',
     ]);
+    // Wire paths with broken percent-encoding are provider-shaped 400s too.
+    const gcpPath = await request(`${emu.gcp.httpUrl}/v1/projects/%E0%A4%A:encrypt`, { method: 'POST', body: '{}' });
+    expect([gcpPath.status, gcpPath.json().error.status]).toEqual([400, 'INVALID_ARGUMENT']);
+    const azurePath = await request(`${emu.azure.url}/keys/%E0%A4%A?api-version=7.4`, { ca: emu.ca.pem });
+    expect([azurePath.status, azurePath.json().error.code]).toEqual([400, 'BadParameter']);
+    const unknownTenant = await request(`${emu.azure.url}/no-such-tenant/v2.0/.well-known/openid-configuration`, {
+      ca: emu.ca.pem,
+    });
+    expect([unknownTenant.status, unknownTenant.json().error]).toEqual([400, 'invalid_tenant']);
+    const noApiVersion = await request(`${emu.azure.url}/keys/${emu.demo!.azure.keyName}`, { ca: emu.ca.pem });
+    expect([noApiVersion.status, noApiVersion.json().error.code]).toEqual([400, 'BadParameter']);
     expect(() => emu.aws.control.api.setKeyState({ key: 'nope', state: 'Disabled' })).toThrow(
       expect.objectContaining({ code: 'NOT_FOUND' }),
     );

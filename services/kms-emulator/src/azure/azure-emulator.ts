@@ -21,7 +21,7 @@ import { EmulatorError } from '../core/errors.js';
 import { FaultInjector, type FaultErrorKind } from '../core/faults.js';
 import { RequestLog } from '../core/request-log.js';
 import { EmulatorServer, type Exchange } from '../core/server.js';
-import { decodeBase64 } from '../core/util.js';
+import { decodeBase64, decodePathSegment } from '../core/util.js';
 import { v } from '../core/validate.js';
 import { EntraDirectory, KEY_VAULT_RESOURCE, type AzureAppCredentials } from './entra.js';
 
@@ -298,7 +298,7 @@ export class AzureVaultEmulator {
     const path = exchange.url.pathname;
     const entra =
       /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/.exec(path);
-    if (entra) return this.handleEntra(exchange, decodeURIComponent(entra[1]!), entra[2]!);
+    if (entra) return this.handleEntra(exchange, decodePathSegment(entra[1]!) ?? '', entra[2]!);
     try {
       const keyPath = /^\/keys\/([^/]+)(?:\/([^/]*))?(?:\/(wrapkey|unwrapkey))?\/?$/i.exec(path);
       if (!keyPath) throw new VaultFailure(404, 'NotFound', `The requested resource ${path} was not found.`);
@@ -311,7 +311,16 @@ export class AzureVaultEmulator {
           `The requested method ${exchange.method} is not allowed on ${path}.`,
         );
       }
-      await this.handleKey(exchange, decodeURIComponent(name), decodeURIComponent(version), operation);
+      const decodedName = decodePathSegment(name);
+      const decodedVersion = decodePathSegment(version);
+      if (decodedName === undefined || decodedVersion === undefined) {
+        throw new VaultFailure(
+          400,
+          'BadParameter',
+          'The key name or version in the URL is not validly percent-encoded.',
+        );
+      }
+      await this.handleKey(exchange, decodedName, decodedVersion, operation);
     } catch (error) {
       if (!(error instanceof VaultFailure)) throw error;
       exchange.noteError(error.innerCode ?? error.code);

@@ -54,3 +54,12 @@ export function xmlEscape(text: string): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** decodeURIComponent that answers undefined for malformed escapes instead of throwing (bad paths are 4xx, not 500). */
+export function decodePathSegment(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@ import { EmulatorError } from '../core/errors.js';
 import { FaultInjector, type FaultErrorKind } from '../core/faults.js';
 import { RequestLog } from '../core/request-log.js';
 import { EmulatorServer, type Exchange } from '../core/server.js';
-import { decodeBase64 } from '../core/util.js';
+import { decodeBase64, decodePathSegment } from '../core/util.js';
 import { v } from '../core/validate.js';
 import { GcpIdentity, type ServiceAccountKeyJson } from './gcp-identity.js';
 
@@ -269,14 +269,13 @@ export class GcpEmulator {
       if (action && exchange.method === 'POST') {
         return await this.handleCrypto(
           exchange,
-          decodeURIComponent(action[1]!),
+          pathName(action[1]!),
           action[2] as 'encrypt' | 'decrypt',
           enumsAsNumbers,
         );
       }
       const get = /^\/v1\/(projects\/[^:]+)$/.exec(path);
-      if (get && exchange.method === 'GET')
-        return await this.handleGetKey(exchange, decodeURIComponent(get[1]!), enumsAsNumbers);
+      if (get && exchange.method === 'GET') return await this.handleGetKey(exchange, pathName(get[1]!), enumsAsNumbers);
       throw new RpcFailure(404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`);
     } catch (error) {
       if (!(error instanceof RpcFailure)) throw error;
@@ -451,6 +450,13 @@ export class GcpEmulator {
     }
     exchange.json(200, result);
   }
+}
+
+function pathName(text: string): string {
+  const decoded = decodePathSegment(text);
+  if (decoded === undefined)
+    throw new RpcFailure(400, 'INVALID_ARGUMENT', 'The resource name in the URL is not validly percent-encoded.');
+  return decoded;
 }
 
 function stripMember(member: string): string {

@@ -144,14 +144,20 @@ export class KeyService {
     return dek;
   }
 
-  /** The config an EDEK names, if it belongs to the tenant and is usable for unwrap. */
+  /**
+   * The config an EDEK names, if it belongs to the tenant and is usable for unwrap. A disabled config answers 202
+   * even when it was the tenant's last one: the caller learns the kill switch is on, not that the tenant vanished.
+   */
   private configFor(tenantId: string, edek: ParsedEdek): KmsConfigEntry {
-    const tenant = this.store.requireTenant(tenantId);
+    const tenant = this.store.get(tenantId);
+    if (!tenant) throw new TspError(201, `No configurations available for the provided tenant '${tenantId}'`);
     const config = tenant.configs.get(edek.kmsConfigId);
-    if (!config || (edek.tenantId !== '' && edek.tenantId !== tenantId)) {
-      throw new TspError(203, `KMS config ${edek.kmsConfigId} is not assigned to tenant '${tenantId}'`);
+    const foreign = edek.tenantId !== '' && edek.tenantId !== tenantId;
+    if (config && !foreign && config.disabled) {
+      throw new TspError(202, `KMS config ${edek.kmsConfigId} of tenant '${tenantId}' is disabled`);
     }
-    if (config.disabled) throw new TspError(202, `KMS config ${edek.kmsConfigId} of tenant '${tenantId}' is disabled`);
+    if (tenant.activeCount === 0) throw new TspError(201, `No configurations available for the provided tenant '${tenantId}'`);
+    if (!config || foreign) throw new TspError(203, `KMS config ${edek.kmsConfigId} is not assigned to tenant '${tenantId}'`);
     return config;
   }
 
@@ -190,7 +196,7 @@ export class KeyService {
   }
 
   async batchUnwrap(meta: RequestMetadata, edeks: Record<string, string>): Promise<BatchResult<{ dek: string }>> {
-    this.store.requireTenant(meta.tenantId);
+    if (!this.store.get(meta.tenantId)) throw new TspError(201, `No configurations available for the provided tenant '${meta.tenantId}'`);
     const result: BatchResult<{ dek: string }> = { keys: {}, failures: {} };
     await forEachLimited(Object.entries(edeks), BATCH_KMS_CONCURRENCY, async ([id, edekBase64]) => {
       try {

@@ -155,7 +155,7 @@ export class TenantStore {
     const next = new Map<string, TenantEntry>();
     const kept = new Set<number>();
     const previousIds = new Set<number>();
-    for (const tenant of this.tenants.values()) for (const id of tenant.configs.keys()) previousIds.add(id);
+    for (const tenant of this.tenants.values()) for (const [id, entry] of tenant.configs) if (!entry.disabled) previousIds.add(id);
     for (const tenant of snapshot.tenants) {
       const previous = this.tenants.get(tenant.tenantId);
       const configs = new Map<number, KmsConfigEntry>();

@@ -79,7 +79,9 @@ export class BrokerClient {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
-      const full = this.etag === undefined || Date.now() - this.lastFullRefreshAt >= this.config.snapshotRefreshSeconds * 1000;
+      // After a failure the next request is a full fetch: it confirms recovery at once (a long-poll would only
+      // answer at the end of its wait) and picks up anything missed during the outage.
+      const full = failures > 0 || this.etag === undefined || Date.now() - this.lastFullRefreshAt >= this.config.snapshotRefreshSeconds * 1000;
       try {
         await this.fetchSnapshot(full);
         failures = 0;
@@ -94,8 +96,10 @@ export class BrokerClient {
           this.setReachable(false);
         }
         failures++;
-        // Exponential backoff with jitter, capped at 30 s (revoked proxies keep asking slowly in case of a mistake).
-        const delay = Math.min(30_000, this.config.tuning.brokerRetryBaseMs * 2 ** Math.min(failures - 1, 6)) * (0.5 + Math.random() / 2);
+        // Exponential backoff with jitter: capped at 5 s while the broker is unreachable (recovery is noticed
+        // quickly), 30 s once revoked (such a proxy only keeps asking in case the revocation was a mistake).
+        const cap = this.revoked ? 30_000 : 5_000;
+        const delay = Math.min(cap, this.config.tuning.brokerRetryBaseMs * 2 ** Math.min(failures - 1, 6)) * (0.5 + Math.random() / 2);
         await this.sleep(delay);
       }
     }

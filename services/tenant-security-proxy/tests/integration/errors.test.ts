@@ -130,7 +130,7 @@ describe('request errors', () => {
     expect(foreign.json.code).toBe(203);
     expect(foreign.json.message).toContain('is not assigned to tenant');
     const bytes = Buffer.from(wrapped.edek, 'base64');
-    bytes[8] ^= 1; // inside the leased DEK ciphertext
+    bytes[8]! ^= 1; // inside the leased DEK ciphertext
     const tampered = await call('document/unwrap', { ...meta('aws-leased'), encryptedDocumentKey: bytes.toString('base64') });
     expect(tampered.status).toBe(400);
     expect(tampered.json.code).toBe(203);
@@ -203,7 +203,7 @@ describe('KMS failures map to 204-209', () => {
     world.emulators.resetFaults();
     const wrapped = (await wrap('aws-direct')).json;
     const bytes = Buffer.from(wrapped.edek, 'base64');
-    bytes[bytes.length - 30] ^= 0xff; // inside the KMS ciphertext blob
+    bytes[bytes.length - 30]! ^= 0xff; // inside the KMS ciphertext blob
     const result = await call('document/unwrap', { ...meta('aws-direct'), encryptedDocumentKey: bytes.toString('base64') });
     expect(result.json.code).toBe(205);
   });

@@ -47,6 +47,12 @@ export interface BrokerHandle {
   proxyEnv: Record<string, string>;
   version: number;
   setTenant(tenant: TenantSpec): void;
+  /**
+   * Adds `count` tenants `${prefix}0…` with one KMS config each in one snapshot change. Sealing costs ~2 ms per
+   * blob, so only the first `sealedCount` get their own blob; the others carry a copy of a real blob of the same
+   * size (it would fail to open for them, which only matters if a test used those tenants — none does).
+   */
+  addBulkTenants(prefix: string, count: number, config: Omit<KmsConfigSpec, 'id'>, sealedCount: number): void;
   setStatus(tenantId: string, configId: number, status: KmsConfigSpec['status']): void;
   removeTenant(tenantId: string): void;
   queueCheck(tenantId: string, configId: number): string;
@@ -129,6 +135,17 @@ export async function startTestBroker(options: { apiKey?: string } = {}): Promis
         sealed: new Map(spec.kmsConfigs.map((c) => [c.id, sealKms(spec.tenantId, c)])),
         logging: sealLogging(spec.tenantId, spec.loggingConfig),
       });
+      changed();
+    },
+    addBulkTenants(prefix, count, config, sealedCount) {
+      let template: SnapshotKmsConfig | undefined;
+      for (let i = 0; i < count; i++) {
+        const tenantId = `${prefix}${i}`;
+        const spec: KmsConfigSpec = { ...config, id: 100_000 + i };
+        const sealed = i < sealedCount || !template ? sealKms(tenantId, spec) : { ...template, id: spec.id };
+        template ??= sealed;
+        tenants.set(tenantId, { spec: { tenantId, kmsConfigs: [spec] }, sealed: new Map([[spec.id, sealed]]), logging: null });
+      }
       changed();
     },
     setStatus(tenantId, configId, status) {

@@ -31,7 +31,7 @@ export async function startWorld(): Promise<World> {
   const broker = await startBroker();
   const dir = mkdtempSync(join(tmpdir(), 'tsp-world-'));
   const adcFile = join(dir, 'adc.json');
-  writeFileSync(adcFile, JSON.stringify({ type: 'service_account', ...demo.gcp.serviceAccountKey }));
+  writeFileSync(adcFile, JSON.stringify({ ...demo.gcp.serviceAccountKey, type: 'service_account' }));
 
   const aws = (withTenantKey: boolean) => ({
     provider: 'aws',

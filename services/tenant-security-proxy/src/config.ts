@@ -32,6 +32,13 @@ export const envSchema = z.object({
   SNAPSHOT_REFRESH_SECONDS: positiveSeconds.default(300),
   KMS_TIMEOUT_MS: z.coerce.number().int('must be an integer').min(50, 'must be at least 50').max(120000, 'must be at most 120000').default(5000),
   KMS_EXTRA_CA_FILE: optionalText,
+  // Optional tuning beyond the generated .env (README: "Configuration").
+  EVENT_BATCH_SIZE: z.coerce.number().int('must be an integer').min(1, 'must be 1–1000').max(1000, 'must be 1–1000').optional(),
+  EVENT_BATCH_MAX_AGE_MS: z.coerce.number().int('must be an integer').min(10, 'must be at least 10').max(60000, 'must be at most 60000').optional(),
+  EVENT_QUEUE_LIMIT: z.coerce.number().int('must be an integer').min(1, 'must be positive').max(1_000_000, 'must be at most 1000000').optional(),
+  EVENT_MAX_ATTEMPTS: z.coerce.number().int('must be an integer').min(1, 'must be 1–20').max(20, 'must be 1–20').optional(),
+  EVENT_RETRY_BASE_MS: z.coerce.number().int('must be an integer').min(1, 'must be positive').max(60000, 'must be at most 60000').optional(),
+  KMS_MAX_ATTEMPTS: z.coerce.number().int('must be an integer').min(1, 'must be 1–10').max(10, 'must be 1–10').optional(),
 });
 
 export type ProxyEnv = z.infer<typeof envSchema>;
@@ -135,7 +142,16 @@ export function loadConfig(env: Record<string, string | undefined>, tuning: Part
     snapshotRefreshSeconds: e.SNAPSHOT_REFRESH_SECONDS,
     kmsTimeoutMs: e.KMS_TIMEOUT_MS,
     kmsExtraCa,
-    tuning: { ...defaultTuning, ...tuning },
+    tuning: {
+      ...defaultTuning,
+      ...(e.EVENT_BATCH_SIZE !== undefined ? { eventBatchSize: e.EVENT_BATCH_SIZE } : {}),
+      ...(e.EVENT_BATCH_MAX_AGE_MS !== undefined ? { eventBatchMaxAgeMs: e.EVENT_BATCH_MAX_AGE_MS } : {}),
+      ...(e.EVENT_QUEUE_LIMIT !== undefined ? { eventQueueLimitPerTenant: e.EVENT_QUEUE_LIMIT } : {}),
+      ...(e.EVENT_MAX_ATTEMPTS !== undefined ? { eventMaxAttempts: e.EVENT_MAX_ATTEMPTS } : {}),
+      ...(e.EVENT_RETRY_BASE_MS !== undefined ? { eventRetryBaseMs: e.EVENT_RETRY_BASE_MS } : {}),
+      ...(e.KMS_MAX_ATTEMPTS !== undefined ? { kmsMaxAttempts: e.KMS_MAX_ATTEMPTS } : {}),
+      ...tuning,
+    },
   };
 }
 

@@ -76,7 +76,7 @@ function gcmCipher(dek: Uint8Array, iv: Uint8Array): CipherGCM {
 // serialized once by @bufbuild/protobuf and cached; per document only the 28 signature bytes change. They sit at a
 // fixed place: field 1 (`sig`) is written first, as tag 0x0a, length 0x1c, then the 28 bytes.
 // ---------------------------------------------------------------------------------------------------------------
-interface TenantHeaderTemplate {
+export interface TenantHeaderTemplate {
   /** The serialized SaaSShieldHeader: the bytes the signature authenticates. */
   readonly saasShieldBytes: Uint8Array;
   /** The whole prefix with a zeroed signature. */
@@ -123,14 +123,20 @@ function signatureTag(dek: Uint8Array, sigIv: Uint8Array, saasShieldBytes: Uint8
   return cipher.getAuthTag();
 }
 
-/** The complete header of a new document (fixed part and signed protobuf), to be shared by all its fields. */
+/** Writes the complete header of a new document (fixed part and signed protobuf) at the start of `target`. */
+function writeSignedHeader(target: Buffer, dek: Uint8Array, template: TenantHeaderTemplate): void {
+  template.prefix.copy(target, 0);
+  const sigIvOffset = template.signatureOffset;
+  writeRandomIv(target, sigIvOffset);
+  const tag = signatureTag(dek, target.subarray(sigIvOffset, sigIvOffset + IV_LENGTH), template.saasShieldBytes);
+  tag.copy(target, sigIvOffset + IV_LENGTH);
+}
+
+/** The complete header of a new document, to be shared by all its fields. */
 export function createDocumentHeader(dek: Uint8Array, tenantId: string): Buffer {
   const template = headerTemplateFor(tenantId);
-  const header = Buffer.from(template.prefix);
-  const sigIvOffset = template.signatureOffset;
-  writeRandomIv(header, sigIvOffset);
-  const tag = signatureTag(dek, header.subarray(sigIvOffset, sigIvOffset + IV_LENGTH), template.saasShieldBytes);
-  tag.copy(header, sigIvOffset + IV_LENGTH);
+  const header = Buffer.allocUnsafe(template.prefix.length);
+  writeSignedHeader(header, dek, template);
   return header;
 }
 
@@ -144,12 +150,17 @@ export function createDocumentHeader(dek: Uint8Array, tenantId: string): Buffer 
  */
 const ENCRYPT_SLICE = 64 * 1024;
 
-/** `header || IV || AES-256-GCM(dek, IV, plaintext) || tag` in one allocation. */
-export function encryptFieldWithHeader(plaintext: Uint8Array, dek: Uint8Array, header: Uint8Array): Buffer {
-  const ivOffset = header.length;
+/**
+ * `header || IV || AES-256-GCM(dek, IV, plaintext) || tag` in one allocation. `header` is either the bytes of an
+ * existing header or, for a document's first field, the tenant's template: then the header is signed in place.
+ */
+export function encryptFieldWithHeader(plaintext: Uint8Array, dek: Uint8Array, header: Uint8Array | TenantHeaderTemplate): Buffer {
+  const headerSize = header instanceof Uint8Array ? header.length : header.prefix.length;
+  const ivOffset = headerSize;
   const ciphertextOffset = ivOffset + IV_LENGTH;
   const output = Buffer.allocUnsafe(ciphertextOffset + plaintext.length + TAG_LENGTH);
-  output.set(header, 0);
+  if (header instanceof Uint8Array) output.set(header, 0);
+  else writeSignedHeader(output, dek, header);
   writeRandomIv(output, ivOffset);
   const cipher = gcmCipher(dek, output.subarray(ivOffset, ciphertextOffset));
   let position = ciphertextOffset;
@@ -200,8 +211,12 @@ export function encryptDocumentFields(document: Record<string, Uint8Array>, dek:
   const fieldIds = Object.keys(document);
   const encrypted: Record<string, Buffer> = {};
   if (fieldIds.length === 0) return encrypted;
-  const header = createDocumentHeader(dek, tenantId);
-  for (const fieldId of fieldIds) setOwn(encrypted, fieldId, encryptFieldWithHeader(document[fieldId]!, dek, header));
+  // The first field gets the freshly signed header; the others copy it from there.
+  const template = headerTemplateFor(tenantId);
+  const first = encryptFieldWithHeader(document[fieldIds[0]!]!, dek, template);
+  setOwn(encrypted, fieldIds[0]!, first);
+  const header = first.subarray(0, template.prefix.length);
+  for (let index = 1; index < fieldIds.length; index += 1) setOwn(encrypted, fieldIds[index]!, encryptFieldWithHeader(document[fieldIds[index]!]!, dek, header));
   return encrypted;
 }
 

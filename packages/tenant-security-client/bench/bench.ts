@@ -1,0 +1,345 @@
+/**
+ * `npm run bench -w packages/tenant-security-client`: one interleaved run of
+ *   (a) raw node:crypto AES-256-GCM on the same bytes (random IV, IV || ciphertext || tag in one buffer),
+ *   (b) this client,
+ *   (c) IronCore's client (@ironcorelabs/tenant-security-nodejs),
+ * locally (no proxy call: a fresh DEK per document, as every encryptDocument gets one) and end to end against one
+ * running OpenCMK proxy with leased keys. Several rounds, contender order rotated per round, the first round a
+ * discarded warm-up; ratios are computed per round and reported as min / median / max.
+ *
+ * Environment: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (local, default 400), BENCH_E2E_MS (default 2000),
+ * STREAM_BYTES (default 1 GiB), BENCH_SKIP_E2E=1 to skip the proxy part.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DocumentMetadata, TenantSecurityClient } from '../src/index.js';
+import { decryptDocumentFields, encryptDocumentFields } from '../src/document-format.js';
+
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+const ironcoreCrypto = require('@ironcorelabs/tenant-security-nodejs/src/kms/Crypto') as {
+  encryptDocument(document: Record<string, Buffer>, dek: string, tenantId: string): Engageable<Record<string, Buffer>>;
+  decryptDocument(document: Record<string, Buffer>, dek: string): Engageable<Record<string, Buffer>>;
+};
+const ironcore = require('@ironcorelabs/tenant-security-nodejs') as {
+  TenantSecurityClient: new (domain: string, apiKey: string) => { encryptDocument(d: Record<string, Buffer>, m: unknown): Promise<unknown>; decryptDocument(d: unknown, m: unknown): Promise<unknown> };
+  DocumentMetadata: new (tenantId: string, requestingId: string) => unknown;
+};
+interface Engageable<T> {
+  engage(reject: (error: Error) => void, resolve: (value: T) => void): void;
+}
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+const ROUND_MS = Number(process.env['BENCH_ROUND_MS'] ?? 400);
+const E2E_MS = Number(process.env['BENCH_E2E_MS'] ?? 2000);
+const TENANT = 'aws-leased';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurement helpers
+// ---------------------------------------------------------------------------------------------------------------
+type Contenders = Record<string, () => void>;
+type AsyncContenders = Record<string, () => Promise<number>>;
+
+function opsPerSecond(operation: () => void, minMs: number): number {
+  let operations = 0;
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(minMs) * 1_000_000n;
+  let now = started;
+  while (now < deadline) {
+    for (let index = 0; index < 50; index += 1) operation();
+    operations += 50;
+    now = process.hrtime.bigint();
+  }
+  return operations / (Number(now - started) / 1e9);
+}
+
+function summary(values: number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
+}
+
+const format = (value: number, digits = 2) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const formatCount = (value: number) => Math.round(value).toLocaleString('en-US');
+
+/** Rounds of every contender, order rotated per round; round 0 is warm-up. Returns per-round results after warm-up. */
+async function interleaved(contenders: AsyncContenders, rounds = ROUNDS): Promise<Record<string, number[]>> {
+  const names = Object.keys(contenders);
+  const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round <= rounds; round += 1) {
+    const order = names.map((_, index) => names[(index + round) % names.length]!);
+    for (const name of order) {
+      global.gc?.();
+      const value = await contenders[name]!();
+      if (round > 0) results[name]!.push(value);
+    }
+  }
+  return results;
+}
+
+function syncContenders(contenders: Contenders, minMs = ROUND_MS): AsyncContenders {
+  return Object.fromEntries(Object.entries(contenders).map(([name, operation]) => [name, async () => opsPerSecond(operation, minMs)]));
+}
+
+function ratioLine(label: string, numerator: number[], denominator: number[], target?: number): string {
+  const ratios = summary(numerator.map((value, index) => value / denominator[index]!));
+  const verdict = target === undefined ? '' : ratios.median >= target && ratios.min >= 0.9 * target ? `  ✓ target ${target}` : `  ✗ target ${target}`;
+  return `  ${label.padEnd(34)} min ${format(ratios.min)}  median ${format(ratios.median)}  max ${format(ratios.max)}${verdict}`;
+}
+
+function countLine(label: string, values: number[], unit: string): string {
+  const stats = summary(values);
+  return `  ${label.padEnd(34)} min ${formatCount(stats.min)}  median ${formatCount(stats.median)}  max ${formatCount(stats.max)} ${unit}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Local: encryption and decryption of one-field documents with a fresh DEK each
+// ---------------------------------------------------------------------------------------------------------------
+function rawEncrypt(plaintext: Buffer, dekBase64: string): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(dekBase64, 'base64'), iv);
+  const ciphertext = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]);
+}
+
+function rawDecrypt(encrypted: Buffer, dekBase64: string): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', Buffer.from(dekBase64, 'base64'), encrypted.subarray(0, 12));
+  decipher.setAuthTag(encrypted.subarray(encrypted.length - 16));
+  const plaintext = decipher.update(encrypted.subarray(12, encrypted.length - 16));
+  decipher.final();
+  return plaintext;
+}
+
+function engageSync<T>(future: Engageable<T>): T {
+  let result: T | undefined;
+  future.engage(
+    (error) => {
+      throw error;
+    },
+    (value) => {
+      result = value;
+    },
+  );
+  if (result === undefined) throw new Error('IronCore future did not complete synchronously');
+  return result;
+}
+
+async function local(size: number, label: string, rounds: number, minMs: number, targets: { vsRaw?: number; vsIronCore?: number }): Promise<string[]> {
+  const plaintext = randomBytes(size);
+  const deks = Array.from({ length: 256 }, () => randomBytes(32).toString('base64'));
+  let next = 0;
+  const dek = () => deks[(next = (next + 1) & 255)]!;
+  // Sanity: every contender produces something the others' decryption accepts.
+  const sample = deks[0]!;
+  const ours = encryptDocumentFields({ f: plaintext }, Buffer.from(sample, 'base64'), TENANT);
+  const theirs = engageSync(ironcoreCrypto.encryptDocument({ f: plaintext }, sample, TENANT));
+  if (!engageSync(ironcoreCrypto.decryptDocument(ours, sample))['f']!.equals(plaintext)) throw new Error('IronCore cannot read ours');
+  if (!decryptDocumentFields(theirs, Buffer.from(sample, 'base64'))['f']!.equals(plaintext)) throw new Error('we cannot read IronCore’s');
+
+  const encrypt = await interleaved(
+    syncContenders(
+      {
+        raw: () => rawEncrypt(plaintext, dek()),
+        ours: () => encryptDocumentFields({ f: plaintext }, Buffer.from(dek(), 'base64'), TENANT),
+        ironcore: () => engageSync(ironcoreCrypto.encryptDocument({ f: plaintext }, dek(), TENANT)),
+      },
+      minMs,
+    ),
+    rounds,
+  );
+  const rawCiphertext = rawEncrypt(plaintext, sample);
+  const decrypt = await interleaved(
+    syncContenders(
+      {
+        raw: () => rawDecrypt(rawCiphertext, sample),
+        ours: () => decryptDocumentFields(ours, Buffer.from(sample, 'base64')),
+        ironcore: () => engageSync(ironcoreCrypto.decryptDocument(theirs, sample)),
+      },
+      minMs,
+    ),
+    rounds,
+  );
+  const perSecond = size >= 1024 * 1024 ? (values: number[]) => values.map((value) => (value * size) / 1e6) : (values: number[]) => values;
+  const unit = size >= 1024 * 1024 ? 'MB/s' : 'docs/s';
+  return [
+    `Local encryption, ${label} documents (one field, fresh DEK each; no proxy call)`,
+    countLine('(a) raw GCM', perSecond(encrypt['raw']!), unit),
+    countLine('(b) OpenCMK client', perSecond(encrypt['ours']!), unit),
+    countLine('(c) IronCore client', perSecond(encrypt['ironcore']!), unit),
+    ratioLine('(b) / (a)', encrypt['ours']!, encrypt['raw']!, targets.vsRaw),
+    ratioLine('(b) / (c)', encrypt['ours']!, encrypt['ironcore']!, targets.vsIronCore),
+    ratioLine('(c) / (a)', encrypt['ironcore']!, encrypt['raw']!),
+    `Local decryption, ${label} documents (header signature verified by (b))`,
+    countLine('(a) raw GCM', perSecond(decrypt['raw']!), unit),
+    countLine('(b) OpenCMK client', perSecond(decrypt['ours']!), unit),
+    countLine('(c) IronCore client', perSecond(decrypt['ironcore']!), unit),
+    ratioLine('(b) / (a)', decrypt['ours']!, decrypt['raw']!),
+    ratioLine('(b) / (c)', decrypt['ours']!, decrypt['ironcore']!),
+  ];
+}
+
+function overhead(): string[] {
+  const dek = randomBytes(32);
+  const lines = ['Ciphertext overhead per field (bytes beyond the plaintext)'];
+  for (const tenantId of ['t', TENANT, 'a-rather-long-tenant-identifier-0123456789']) {
+    for (const size of [0, 1024]) {
+      const plaintext = randomBytes(size);
+      const ours = encryptDocumentFields({ f: plaintext }, dek, tenantId)['f']!.length - size;
+      const theirs = engageSync(ironcoreCrypto.encryptDocument({ f: plaintext }, dek.toString('base64'), tenantId))['f']!.length - size;
+      lines.push(`  tenant id of ${String(tenantId.length).padStart(2)} chars, ${String(size).padStart(4)}-byte field: OpenCMK ${ours}, IronCore ${theirs}${ours <= theirs ? '  ✓' : '  ✗'}`);
+    }
+  }
+  return lines;
+}
+
+async function streams(): Promise<string[]> {
+  const lines = [`Streams: ${(Number(process.env['STREAM_BYTES'] ?? 1024 ** 3) / 1024 ** 3).toFixed(2)} GiB encrypted and decrypted in one pipeline (separate process)`];
+  for (const kind of ['node', 'web']) {
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'stream-memory.ts'), kind], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`stream benchmark exited with ${code}`))));
+    });
+    const result = JSON.parse(output) as { intact: boolean; seconds: number; mbPerSecond: number; rssGrowthMiB: number };
+    lines.push(
+      `  ${kind.padEnd(5)} streams: ${format(result.seconds)} s, ${formatCount(result.mbPerSecond)} MB/s, RSS growth ${format(result.rssGrowthMiB, 1)} MiB ${result.rssGrowthMiB < 64 ? '✓ (< 64)' : '✗ (target < 64)'}, plaintext ${result.intact ? 'intact' : 'CORRUPTED'}`,
+    );
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// End to end against the running proxy (its own process), world from the proxy's test support
+// ---------------------------------------------------------------------------------------------------------------
+async function startProxyProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const proxyDir = join(here, '..', '..', '..', 'services', 'tenant-security-proxy');
+  const built = join(proxyDir, 'dist', 'main.js');
+  const args = existsSync(built) ? [built] : ['--import', 'tsx', join(proxyDir, 'src', 'main.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: proxyDir,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the proxy did not report its port within 90 s; stderr: ${stderr.slice(-500)}`));
+    }, 90_000);
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the proxy exited with ${code}; stderr: ${stderr.slice(-500)}`));
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (const line of buffered.split('\n')) {
+        const match = /"msg":"tenant security proxy started"/.test(line) ? /"port":(\d+)/.exec(line) : null;
+        if (match) {
+          clearTimeout(timer);
+          resolve({ url: `http://127.0.0.1:${match[1]}`, child });
+        }
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
+  });
+}
+
+async function concurrentDocsPerSecond(call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<number> {
+  let completed = 0;
+  const deadline = Date.now() + durationMs;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        await call();
+        completed += 1;
+      }
+    }),
+  );
+  return completed / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function endToEnd(): Promise<string[]> {
+  // The proxy's own test support: KMS emulators (seeded demo world) and the broker test server.
+  const { startWorld } = (await import('../../../services/tenant-security-proxy/tests/support/world.js')) as typeof import('../../../services/tenant-security-proxy/tests/support/world.js');
+  const world = await startWorld();
+  let proxy: { url: string; child: ChildProcess } | undefined;
+  try {
+    proxy = await startProxyProcess(world.proxyEnv);
+    const apiKey = world.proxyEnv['API_KEY']!;
+    const ours = new TenantSecurityClient(proxy.url, apiKey);
+    const theirs = new ironcore.TenantSecurityClient(proxy.url, apiKey);
+    const ourMetadata = new DocumentMetadata(TENANT, 'bench');
+    const theirMetadata = new ironcore.DocumentMetadata(TENANT, 'bench');
+    const plaintext = randomBytes(1024);
+    // Ready and leased: wait until a call succeeds, then both clients once (the lease is created on first use).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await ours.encryptDocument({ f: plaintext }, ourMetadata);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const ourSample = await ours.encryptDocument({ f: plaintext }, ourMetadata);
+    const theirSample = (await theirs.encryptDocument({ f: plaintext }, theirMetadata)) as { encryptedDocument: Record<string, Buffer>; edek: string };
+    const results = await interleaved(
+      {
+        ours: () => concurrentDocsPerSecond(() => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, E2E_MS),
+        ironcore: () => concurrentDocsPerSecond(() => theirs.encryptDocument({ f: plaintext }, theirMetadata), 10, E2E_MS),
+      },
+      Math.min(ROUNDS, 5),
+    );
+    const decrypt = await interleaved(
+      {
+        ours: () => concurrentDocsPerSecond(() => ours.decryptDocument(ourSample, ourMetadata), 10, E2E_MS),
+        ironcore: () => concurrentDocsPerSecond(() => theirs.decryptDocument(theirSample, theirMetadata), 10, E2E_MS),
+      },
+      Math.min(ROUNDS, 5),
+    );
+    ours.close();
+    return [
+      `End to end against the OpenCMK proxy (own process, tenant ${TENANT}, leased keys), 1 KiB documents, 10 concurrent calls`,
+      countLine('encrypt (b) OpenCMK client', results['ours']!, 'docs/s'),
+      countLine('encrypt (c) IronCore client', results['ironcore']!, 'docs/s'),
+      ratioLine('encrypt (b) / (c)', results['ours']!, results['ironcore']!, 2.5),
+      countLine('decrypt (b) OpenCMK client', decrypt['ours']!, 'docs/s'),
+      countLine('decrypt (c) IronCore client', decrypt['ironcore']!, 'docs/s'),
+      ratioLine('decrypt (b) / (c)', decrypt['ours']!, decrypt['ironcore']!),
+    ];
+  } finally {
+    proxy?.child.kill('SIGTERM');
+    await world.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const print = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n\n`);
+  process.stdout.write(`@opencmk/tenant-security-client benchmark — Node ${process.version}, ${ROUNDS} rounds after a warm-up, ratios per round\n\n`);
+  print(await local(1024, '1 KiB', ROUNDS, ROUND_MS, { vsIronCore: 2 }));
+  print(await local(1024 * 1024, '1 MiB', ROUNDS, Math.max(ROUND_MS, 600), { vsRaw: 0.9 }));
+  print(overhead());
+  print(await streams());
+  if (process.env['BENCH_SKIP_E2E'] === '1') {
+    print(['End to end: skipped (BENCH_SKIP_E2E=1)']);
+  } else {
+    try {
+      print(await endToEnd());
+    } catch (error) {
+      print([`End to end: not measured — ${(error as Error).message}`]);
+    }
+  }
+  process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+}
+
+await main();

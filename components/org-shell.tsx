@@ -12,10 +12,17 @@ export function OrgShell({ scope, orgs, children }: { scope: OrgScope; orgs: Org
     scope.orgKind === 'vendor'
       ? [
           { href: `${base}/tenants`, label: 'Tenants' },
+          { href: `${base}/proxy-configs`, label: 'Proxy configurations' },
+          { href: `${base}/keys`, label: 'Keys' },
+          { href: `${base}/cloud-identities`, label: 'Cloud identities' },
+          { href: `${base}/settings`, label: 'Settings' },
           { href: `${base}/admins`, label: 'Admins' },
           { href: `${base}/audit`, label: 'Audit log' },
         ]
       : [
+          { href: `${base}/kms-configs`, label: 'KMS configs' },
+          { href: `${base}/logging-configs`, label: 'Logging configs' },
+          { href: `${base}/cloud-identities`, label: 'Cloud identities' },
           { href: `${base}/audit`, label: 'Audit log' },
           { href: `${base}/admins`, label: 'Admins' },
         ];

@@ -74,6 +74,9 @@ function oidcProvider(): OIDCConfig<Record<string, unknown>> | null {
     clientId: env.OIDC_CLIENT_ID,
     clientSecret: env.OIDC_CLIENT_SECRET,
     checks: ['pkce', 'state', 'nonce'],
+    // The ID token is still verified; the e-mail comes from the userinfo endpoint (bound to the ID token's `sub`),
+    // because many issuers leave it out of the ID token unless asked for claim by claim.
+    idToken: false,
     authorization: { params: { scope: 'openid email profile' } },
     // Admins are created by e-mail (invitations, create-vendor) before they first sign in; the operator-configured
     // issuer is trusted to assert verified addresses (unverified ones are refused in the signIn callback).
@@ -109,8 +112,11 @@ export async function authConfig(): Promise<NextAuthConfig> {
     callbacks: {
       signIn({ account, profile }) {
         if (account?.type === 'oidc') {
-          if (!profile?.email) return false;
-          if (profile.email_verified === false) return false;
+          // Membership is by e-mail address, so an identity without a verified one cannot be matched to an admin.
+          if (!profile?.email || profile.email_verified === false) {
+            console.warn(`OIDC sign-in refused: the issuer sent ${profile?.email ? 'an unverified' : 'no'} e-mail address`);
+            return false;
+          }
         }
         return true;
       },

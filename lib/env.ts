@@ -32,7 +32,13 @@ export const envSchema = z
         .optional(),
     ),
     DATA_DIR: optionalText.transform((value) => value ?? '.data'),
-    BROKER_URL: optionalText.pipe(z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
+    BROKER_URL: optionalText.pipe(
+      z
+        .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+        // Next.js rewrites loopback IPs in request URLs to "localhost"; sign-in callbacks would then leave the origin.
+        .refine((url) => !/^https?:\/\/(127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(url), 'use http://localhost:<port> for a loopback address')
+        .optional(),
+    ),
     AUTH_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     OPENCMK_DEMO: flag,
     SMTP_URL: optionalText.pipe(

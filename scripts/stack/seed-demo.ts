@@ -30,22 +30,17 @@ import { createTenantConfig, getRecipients, reserveConfigId } from '@/lib/server
 import { inviteTenant } from '@/lib/server/tenants';
 import { findOrCreateUserByEmail } from '@/lib/server/users';
 import type { DemoWorld } from './emulated-world';
+import { proxyEnvText, type ProxyEnvSettings } from './proxy-env';
 
 export const DEMO_VENDOR = { name: 'Acme SaaS', adminEmail: 'admin@acme-saas.example' } as const;
 export const DEMO_TENANTS = [
-  { provider: 'aws', tenantId: 'tenant-aws', displayName: 'Tenant on AWS', adminEmail: 'admin@tenant-aws.example', logging: 'splunk' },
-  { provider: 'gcp', tenantId: 'tenant-gcp', displayName: 'Tenant on Google Cloud', adminEmail: 'admin@tenant-gcp.example', logging: 'webhook' },
-  { provider: 'azure', tenantId: 'tenant-azure', displayName: 'Tenant on Azure', adminEmail: 'admin@tenant-azure.example', logging: 'splunk' },
+  { provider: 'aws', tenantId: 'tenant-aws', displayName: 'Tenant on AWS', adminEmail: 'admin@tenant-aws.example', logging: 'splunk', leasing: true },
+  { provider: 'gcp', tenantId: 'tenant-gcp', displayName: 'Tenant on Google Cloud', adminEmail: 'admin@tenant-gcp.example', logging: 'webhook', leasing: true },
+  // No key leasing for this one: every unwrap reaches the vault, so what the tenant does in its KMS shows at once.
+  { provider: 'azure', tenantId: 'tenant-azure', displayName: 'Tenant on Azure', adminEmail: 'admin@tenant-azure.example', logging: 'splunk', leasing: false },
 ] as const;
 export type DemoProvider = (typeof DEMO_TENANTS)[number]['provider'];
 
-export interface ProxyEnvSettings {
-  brokerUrl: string;
-  port: number;
-  healthPort: number;
-  host: string;
-  kmsExtraCaFile: string;
-}
 
 export interface SeededDemo {
   vendorId: string;
@@ -70,39 +65,6 @@ async function scopeFor(db: Db, user: SignedInUser, orgId: string, kind: 'vendor
 async function signedInUser(db: Db, email: string): Promise<SignedInUser> {
   const user = await findOrCreateUserByEmail(db, email);
   return { id: user.id, email: user.email!, name: user.name ?? null };
-}
-
-/** The `.env` of a proxy configuration (docs/contracts.md §2), as the vendor admin's browser generates it. */
-export function proxyEnvText(values: {
-  brokerUrl: string;
-  proxyConfigId: string;
-  vendorId: string;
-  privateKey: Uint8Array;
-  brokerToken: string;
-  apiKey: string;
-  settings: ProxyEnvSettings;
-}): string {
-  return [
-    '# OpenCMK Tenant Security Proxy (generated for the demo stack). Keep this file secret.',
-    `OPENCMK_BROKER_URL=${values.brokerUrl}`,
-    `OPENCMK_PROXY_CONFIG_ID=${values.proxyConfigId}`,
-    `OPENCMK_VENDOR_ID=${values.vendorId}`,
-    `OPENCMK_PROXY_PRIVATE_KEY=${base64UrlEncode(values.privateKey)}`,
-    `OPENCMK_BROKER_TOKEN=${values.brokerToken}`,
-    `API_KEY=${values.apiKey}`,
-    'API_KEY_2=',
-    `PORT=${values.settings.port}`,
-    `HEALTH_PORT=${values.settings.healthPort}`,
-    `HOST=${values.settings.host}`,
-    'LOG_LEVEL=info',
-    'LEASE_ROTATION_SECONDS=86400',
-    'LEASE_CACHE_TTL_SECONDS=3600',
-    'SNAPSHOT_WAIT_SECONDS=25',
-    'SNAPSHOT_REFRESH_SECONDS=300',
-    'KMS_TIMEOUT_MS=5000',
-    `KMS_EXTRA_CA_FILE=${values.settings.kmsExtraCaFile}`,
-    '',
-  ].join('\n');
 }
 
 function kmsPayload(provider: DemoProvider, world: DemoWorld) {
@@ -149,7 +111,7 @@ function loggingPayload(kind: 'splunk' | 'webhook', world: DemoWorld) {
  * A tenant admin's browser: check the fields, reserve an id (it is part of the seal context), seal to every current
  * recipient and submit — the same sequence as the tenant config page.
  */
-async function submitTenantConfig(ctx: ScopedContext, kind: 'kms' | 'logging', raw: unknown, label: string): Promise<number> {
+async function submitTenantConfig(ctx: ScopedContext, kind: 'kms' | 'logging', raw: unknown, label: string, leasingAllowed = true): Promise<number> {
   const recipients = await getRecipients(ctx);
   const { id } = await reserveConfigId(ctx, kind);
   const context: SealContext = { purpose: kind === 'kms' ? 'kms-config' : 'logging-config', vendorId: recipients.vendorId, tenantId: recipients.tenantId, subjectId: String(id), subjectVersion: 1 };
@@ -160,7 +122,7 @@ async function submitTenantConfig(ctx: ScopedContext, kind: 'kms' | 'logging', r
   );
   if (kind === 'kms') {
     const payload = kmsConfigPayloadSchema.parse(raw);
-    await createTenantConfig(ctx, 'kms', { id, provider: payload.provider, label, leasingAllowed: true, primary: true, fingerprint: configFingerprint(kmsKeyPath(payload)), copies });
+    await createTenantConfig(ctx, 'kms', { id, provider: payload.provider, label, leasingAllowed, primary: true, fingerprint: configFingerprint(kmsKeyPath(payload)), copies });
   } else {
     const payload = loggingConfigPayloadSchema.parse(raw);
     await createTenantConfig(ctx, 'logging', { id, provider: payload.provider, label, fingerprint: configFingerprint(loggingDestination(payload)), copies });
@@ -211,7 +173,7 @@ export async function seedDemo(db: Db, world: DemoWorld, settings: ProxyEnvSetti
     const tenantAdmin = await signedInUser(db, tenant.adminEmail);
     const { orgId } = await acceptInvitation(db, tenantAdmin, token, noRequestMeta);
     const tenantCtx = await scopeFor(db, tenantAdmin, orgId, 'tenant');
-    const kmsConfigId = await submitTenantConfig(tenantCtx, 'kms', kmsPayload(tenant.provider, world), `${tenant.provider.toUpperCase()} key (emulated)`);
+    const kmsConfigId = await submitTenantConfig(tenantCtx, 'kms', kmsPayload(tenant.provider, world), `${tenant.provider.toUpperCase()} key (emulated)`, tenant.leasing);
     const loggingConfigId = await submitTenantConfig(tenantCtx, 'logging', loggingPayload(tenant.logging, world), `${tenant.logging} (emulated)`);
     tenants[tenant.provider] = { tenantId: tenant.tenantId, orgId, adminEmail: tenant.adminEmail, kmsConfigId, loggingConfigId };
   }

@@ -164,7 +164,7 @@ function buildBrokerIfStale(env: NodeJS.ProcessEnv): Promise<void> {
   });
 }
 
-async function seedOnce(options: StackOptions, world: DemoWorld, brokerEnv: NodeJS.ProcessEnv, brokerUrl: string): Promise<DemoFile> {
+async function seedOnce(options: StackOptions, world: DemoWorld, brokerEnv: NodeJS.ProcessEnv): Promise<DemoFile> {
   const demoFile = path.join(options.demoDir, 'demo.json');
   const envFile = path.join(options.demoDir, 'proxy.env');
   if (existsSync(demoFile) && existsSync(envFile)) {
@@ -185,7 +185,7 @@ async function seedOnce(options: StackOptions, world: DemoWorld, brokerEnv: Node
     seeded = await seedDemo(
       handle.db,
       world,
-      { brokerUrl, port: options.proxyPort, healthPort: options.proxyHealthPort, host: '127.0.0.1', kmsExtraCaFile: world.caFile },
+      { brokerUrl: brokerEnv.BROKER_URL!, port: options.proxyPort, healthPort: options.proxyHealthPort, host: '127.0.0.1', kmsExtraCaFile: world.caFile },
       (line) => options.log(`  ${line}`),
     );
   } catch (error) {
@@ -234,13 +234,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     })());
   options.signal?.addEventListener('abort', () => void stop(), { once: true });
   try {
+    // The stack talks to the broker over loopback; people and sign-in links use BROKER_URL (Next.js rewrites
+    // loopback IPs to "localhost", so the broker insists on that name: lib/env.ts).
     const brokerUrl = `http://127.0.0.1:${options.brokerPort}`;
+    const publicBrokerUrl = process.env.BROKER_URL || `http://localhost:${options.brokerPort}`;
     const brokerEnv: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'production',
       PORT: String(options.brokerPort),
       DATA_DIR: options.dataDir,
-      BROKER_URL: process.env.BROKER_URL || brokerUrl,
+      BROKER_URL: publicBrokerUrl,
       AUTH_SECRET: options.authSecret || localAuthSecret(options.dataDir),
       // The local stack is the demo: sign-in links go to /dev/outbox unless SMTP is configured.
       OPENCMK_DEMO: process.env.SMTP_URL ? (process.env.OPENCMK_DEMO ?? '0') : '1',
@@ -251,9 +254,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     await buildBrokerIfStale(brokerEnv);
     if (options.signal?.aborted) throw new Error('stopped');
-    const demo = await seedOnce(options, world, brokerEnv, brokerUrl);
+    const demo = await seedOnce(options, world, brokerEnv);
 
-    options.log(`starting the broker on ${brokerUrl}`);
+    options.log(`starting the broker on ${publicBrokerUrl}`);
     const broker = startChild('broker', [nextBin, 'start', '-p', String(options.brokerPort), '-H', options.brokerHost], brokerEnv, options);
     children.push(broker);
     await waitFor('broker health', () => httpOk(`${brokerUrl}/api/health`), broker, 120_000, options.signal);

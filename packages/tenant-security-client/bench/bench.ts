@@ -8,11 +8,11 @@
  * discarded warm-up; ratios are computed per round and reported as min / median / max.
  *
  * Environment: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (local, default 400), BENCH_E2E_MS (default 2000),
- * STREAM_BYTES (default 1 GiB), BENCH_SKIP_E2E=1 to skip the proxy part.
+ * STREAM_BYTES (default 1 GiB), BENCH_PARTS (default local,overhead,streams,e2e), BENCH_SKIP_E2E=1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,10 +251,25 @@ async function startProxyProcess(env: Record<string, string>): Promise<{ url: st
   });
 }
 
-async function concurrentDocsPerSecond(call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<number> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU per document (µs) of this process and of the proxy process, per contender, over the e2e rounds. */
+const cpuPerDocument: Record<string, { client: number[]; proxy: number[] }> = {};
+
+async function concurrentDocsPerSecond(label: string, proxyPid: number, call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<number> {
   let completed = 0;
   const deadline = Date.now() + durationMs;
   const started = process.hrtime.bigint();
+  const clientCpu = process.cpuUsage();
+  const proxyCpu = processCpuSeconds(proxyPid);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < deadline) {
@@ -263,7 +278,12 @@ async function concurrentDocsPerSecond(call: () => Promise<unknown>, concurrency
       }
     }),
   );
-  return completed / (Number(process.hrtime.bigint() - started) / 1e9);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const clientUsed = process.cpuUsage(clientCpu);
+  const entry = (cpuPerDocument[label] ??= { client: [], proxy: [] });
+  entry.client.push((clientUsed.user + clientUsed.system) / completed);
+  entry.proxy.push(((processCpuSeconds(proxyPid) - proxyCpu) * 1e6) / completed);
+  return completed / seconds;
 }
 
 async function endToEnd(): Promise<string[]> {
@@ -274,6 +294,7 @@ async function endToEnd(): Promise<string[]> {
   try {
     proxy = await startProxyProcess(world.proxyEnv);
     const apiKey = world.proxyEnv['API_KEY']!;
+    const pid = proxy.child.pid!;
     const ours = new TenantSecurityClient(proxy.url, apiKey);
     const theirs = new ironcore.TenantSecurityClient(proxy.url, apiKey);
     const ourMetadata = new DocumentMetadata(TENANT, 'bench');
@@ -294,15 +315,15 @@ async function endToEnd(): Promise<string[]> {
     const theirSample = (await theirs.encryptDocument({ f: plaintext }, theirMetadata)) as { encryptedDocument: Record<string, Buffer>; edek: string };
     const results = await interleaved(
       {
-        ours: () => concurrentDocsPerSecond(() => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, E2E_MS),
-        ironcore: () => concurrentDocsPerSecond(() => theirs.encryptDocument({ f: plaintext }, theirMetadata), 10, E2E_MS),
+        ours: () => concurrentDocsPerSecond('encrypt ours', pid, () => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, E2E_MS),
+        ironcore: () => concurrentDocsPerSecond('encrypt ironcore', pid, () => theirs.encryptDocument({ f: plaintext }, theirMetadata), 10, E2E_MS),
       },
       Math.min(ROUNDS, 5),
     );
     const decrypt = await interleaved(
       {
-        ours: () => concurrentDocsPerSecond(() => ours.decryptDocument(ourSample, ourMetadata), 10, E2E_MS),
-        ironcore: () => concurrentDocsPerSecond(() => theirs.decryptDocument(theirSample, theirMetadata), 10, E2E_MS),
+        ours: () => concurrentDocsPerSecond('decrypt ours', pid, () => ours.decryptDocument(ourSample, ourMetadata), 10, E2E_MS),
+        ironcore: () => concurrentDocsPerSecond('decrypt ironcore', pid, () => theirs.decryptDocument(theirSample, theirMetadata), 10, E2E_MS),
       },
       Math.min(ROUNDS, 5),
     );
@@ -315,6 +336,10 @@ async function endToEnd(): Promise<string[]> {
       countLine('decrypt (b) OpenCMK client', decrypt['ours']!, 'docs/s'),
       countLine('decrypt (c) IronCore client', decrypt['ironcore']!, 'docs/s'),
       ratioLine('decrypt (b) / (c)', decrypt['ours']!, decrypt['ironcore']!),
+      'CPU per document (median µs): client process / proxy process',
+      ...Object.entries(cpuPerDocument).map(
+        ([label, cpu]) => `  ${label.padEnd(34)} ${formatCount(summary(cpu.client).median)} / ${formatCount(summary(cpu.proxy).median)}`,
+      ),
     ];
   } finally {
     proxy?.child.kill('SIGTERM');
@@ -326,12 +351,15 @@ async function main(): Promise<void> {
   const started = Date.now();
   const print = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n\n`);
   process.stdout.write(`@opencmk/tenant-security-client benchmark — Node ${process.version}, ${ROUNDS} rounds after a warm-up, ratios per round\n\n`);
-  print(await local(1024, '1 KiB', ROUNDS, ROUND_MS, { vsIronCore: 2 }));
-  print(await local(1024 * 1024, '1 MiB', ROUNDS, Math.max(ROUND_MS, 600), { vsRaw: 0.9 }));
-  print(overhead());
-  print(await streams());
-  if (process.env['BENCH_SKIP_E2E'] === '1') {
-    print(['End to end: skipped (BENCH_SKIP_E2E=1)']);
+  const parts = new Set((process.env['BENCH_PARTS'] ?? 'local,overhead,streams,e2e').split(','));
+  if (parts.has('local')) {
+    print(await local(1024, '1 KiB', ROUNDS, ROUND_MS, { vsIronCore: 2 }));
+    print(await local(1024 * 1024, '1 MiB', ROUNDS, Math.max(ROUND_MS, 600), { vsRaw: 0.9 }));
+  }
+  if (parts.has('overhead')) print(overhead());
+  if (parts.has('streams')) print(await streams());
+  if (process.env['BENCH_SKIP_E2E'] === '1' || !parts.has('e2e')) {
+    print(['End to end: skipped']);
   } else {
     try {
       print(await endToEnd());

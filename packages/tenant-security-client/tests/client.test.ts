@@ -93,6 +93,17 @@ describe('requests', () => {
     expect(proxy.connections - middle).toBe(5);
   });
 
+  it('applies the deadline and the caller’s signal to an injected fetch too', async () => {
+    const fetching = new TenantSecurityClient(proxy.url, proxy.apiKey, { fetch: (url, init) => fetch(url, init), timeoutMs: 50 });
+    proxy.override = () => ({ status: 200, body: '{}', delayMs: 1_000 });
+    const timeout = await rejection(fetching.encryptDocument({ a: Buffer.from('x') }, metadata));
+    expect(timeout).toMatchObject({ errorCode: 0, message: 'The call to the Tenant Security Proxy timed out after 50 ms.' });
+    const controller = new AbortController();
+    controller.abort(new Error('before the call'));
+    const aborted = await rejection(fetching.encryptDocument({ a: Buffer.from('x') }, metadata, { signal: controller.signal, timeoutMs: 5_000 }));
+    expect(aborted).toMatchObject({ errorCode: 0, message: 'The call to the Tenant Security Proxy was aborted.' });
+  });
+
   it('uses an injected fetch instead of its own transport', async () => {
     const seen: string[] = [];
     const fetching = new TenantSecurityClient(proxy.url, proxy.apiKey, {

@@ -163,6 +163,11 @@ test('tenant admin: KMS and logging configs validated in the browser, sealed wit
   await tenant.waitForURL(/\/orgs\/[0-9a-f-]+\/audit$/);
   tenantOrgPath = new URL(tenant.url()).pathname.replace(/\/audit$/, '');
 
+  // The vendor's session cannot read the tenant's configs, and the tenant cannot reach the vendor's key pages.
+  expect((await vendor.request.get(`/api${tenantOrgPath}/tenant-configs/kms`)).status()).toBe(404);
+  expect((await tenant.request.get(`/api${vendorOrgPath}/proxy-configs`)).status()).toBe(404);
+  expect((await tenant.goto(`${vendorOrgPath}/keys`))!.status()).toBe(404);
+  await tenant.goto(`${tenantOrgPath}/audit`);
   await tenant.getByRole('link', { name: 'KMS configs' }).click();
   await tenant.getByLabel('Label').fill('Production key');
   await tenant.getByLabel('Key ARN').fill('arn:aws:kms:us-east-1:12:key/nope');

@@ -31,12 +31,15 @@ type ProcessState = {
   snapshotCache: Map<string, { version: number; body: string; sections: TenantSection[] }>;
   auditedVersion: Map<string, number>;
   auditChain: Map<string, Promise<void>>;
+  /** Per proxy configuration: the digest of each tenant section last recorded by this instance. */
+  recordedDigests: Map<string, Map<string, string>>;
 };
 const state: ProcessState = ((globalThis as { __opencmkProxyApi?: ProcessState }).__opencmkProxyApi ??= {
   lastContactWrite: new Map(),
   snapshotCache: new Map(),
   auditedVersion: new Map(),
   auditChain: new Map(),
+  recordedDigests: new Map(),
 });
 
 /**
@@ -223,11 +226,18 @@ function scheduleFetchAudit(db: Db, proxy: AuthenticatedProxy, sections: TenantS
 
 async function recordFetch(db: Db, proxy: AuthenticatedProxy, sections: TenantSection[], meta: RequestMeta): Promise<void> {
   const changed = new Set<string>();
-  for (let i = 0; i < sections.length; i += 2000) {
-    const chunk = sections.slice(i, i + 2000).map((section) => ({
+  // Only sections that differ from what this instance recorded last go to the database (10,000 tenants, one changed:
+  // one row); the conditional upsert below still decides, across instances, who records a change.
+  let known = state.recordedDigests.get(proxy.id);
+  if (!known) state.recordedDigests.set(proxy.id, (known = new Map()));
+  const candidates = sections
+    .map((section) => ({ section, digest: sha256Hex(JSON.stringify(section.tenant)) }))
+    .filter(({ section, digest }) => known.get(section.tenantRowId) !== digest);
+  for (let i = 0; i < candidates.length; i += 2000) {
+    const chunk = candidates.slice(i, i + 2000).map(({ section, digest }) => ({
       proxyConfigId: proxy.id,
       tenantId: section.tenantRowId,
-      digest: sha256Hex(JSON.stringify(section.tenant)),
+      digest,
       snapshotVersion: proxy.snapshotVersion,
     }));
     const rows = await db
@@ -240,6 +250,7 @@ async function recordFetch(db: Db, proxy: AuthenticatedProxy, sections: TenantSe
       })
       .returning({ tenantId: snapshotFetchRecords.tenantId });
     for (const row of rows) changed.add(row.tenantId);
+    for (const row of chunk) known.set(row.tenantId, row.digest);
   }
   const entries: AuditInput[] = sections
     .filter((section) => changed.has(section.tenantRowId) && section.tenantOrgId)
@@ -271,6 +282,7 @@ export function resetProxyApiState(): void {
   state.snapshotCache.clear();
   state.auditedVersion.clear();
   state.auditChain.clear();
+  state.recordedDigests.clear();
 }
 
 const printable = z

@@ -9,6 +9,8 @@ module.exports = {
   rootDir: __dirname,
   roots: ['<rootDir>/tests'],
   testMatch: ['<rootDir>/tests/{unit,integration}/**/*.test.ts'],
+  // Integration files start their own database (PGlite compiles its WASM per file) on a shared, busy machine.
+  testTimeout: 60_000,
   transform: {
     ...preset.transform,
     // PGlite's CommonJS build loads Node built-ins with import(), which jest's CommonJS runtime cannot run without

@@ -7,7 +7,7 @@ import { openDatabase, setDatabaseForTests, type DatabaseHandle } from '@/db/cli
  * second run) — a new database created on that PostgreSQL server and dropped afterwards, so test files never share
  * rows.
  */
-export async function createTestDatabase(): Promise<DatabaseHandle> {
+export async function createTestDatabase(): Promise<DatabaseHandle & { url?: string }> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const handle = await openDatabase({ dataDir: 'memory://' });
@@ -25,6 +25,7 @@ export async function createTestDatabase(): Promise<DatabaseHandle> {
   setDatabaseForTests(handle);
   return {
     ...handle,
+    url: url.toString(),
     async close() {
       setDatabaseForTests(undefined);
       await handle.close();

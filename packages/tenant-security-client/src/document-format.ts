@@ -232,15 +232,28 @@ function hasUnknownFields(message: Message): boolean {
   return (message.$unknown?.length ?? 0) > 0;
 }
 
+/** A parsed SaaS Shield header: what the signature covers, and the signature (empty in older documents). */
+export interface ParsedDocumentHeader {
+  tenantId: string;
+  sig: Uint8Array;
+  /** The serialized SaaSShieldHeader, the bytes the signature authenticates. */
+  saasShieldBytes: Uint8Array;
+}
+
+function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
+  return Buffer.compare(a.subarray(aStart, aStart + length), b.subarray(bStart, bStart + length)) === 0;
+}
+
 /**
  * Parses the header protobuf, strictly. The signature covers only the tenant id, so the header's own bytes are
  * held to their canonical encoding: unknown fields are refused (flipping one bit of the `sig` tag could otherwise
  * turn the signature into an ignored unknown field and leave a header accepted as unsigned), and the bytes must be
- * exactly what re-serializing the parsed header gives (the decoder ignores a wrong wire type, so a flipped
- * wire-type bit would otherwise parse to the same header). Every encoder of these headers (IronCore's protobufjs,
- * prost, bufbuild) writes fields in number order without defaults, which is that canonical form.
+ * exactly what @bufbuild/protobuf serializes for the parsed values (the decoder ignores a wrong wire type, so a
+ * flipped wire-type bit would otherwise parse to the same header). Every encoder of these headers (IronCore's
+ * protobufjs, prost, bufbuild) writes fields in number order without defaults, which is that canonical form. For
+ * signed headers the canonical bytes are the tenant's cached template with the signature in place.
  */
-export function parseDocumentHeader(headerBytes: Uint8Array): v3DocumentHeader {
+export function parseDocumentHeader(headerBytes: Uint8Array): ParsedDocumentHeader {
   let header: v3DocumentHeader;
   try {
     header = fromBinary(v3DocumentHeaderSchema, headerBytes);
@@ -248,16 +261,27 @@ export function parseDocumentHeader(headerBytes: Uint8Array): v3DocumentHeader {
     throw invalidDocument();
   }
   if (header.header.case !== 'saasShield' || hasUnknownFields(header) || hasUnknownFields(header.header.value)) throw invalidDocument();
-  if (header.sig.length !== 0 && header.sig.length !== SIGNATURE_LENGTH) throw invalidDocument('The document header signature has the wrong length.');
+  const tenantId = header.header.value.tenantId;
+  if (header.sig.length === SIGNATURE_LENGTH) {
+    const template = headerTemplateFor(tenantId);
+    const signatureStart = template.signatureOffset - FIXED_HEADER_LENGTH;
+    const signatureEnd = signatureStart + SIGNATURE_LENGTH;
+    const canonical =
+      headerBytes.length === template.prefix.length - FIXED_HEADER_LENGTH &&
+      sameBytes(headerBytes, 0, template.prefix, FIXED_HEADER_LENGTH, signatureStart) &&
+      sameBytes(headerBytes, signatureEnd, template.prefix, template.signatureOffset + SIGNATURE_LENGTH, headerBytes.length - signatureEnd);
+    if (!canonical) throw invalidDocument('The document header is not canonically encoded.');
+    return { tenantId, sig: header.sig, saasShieldBytes: template.saasShieldBytes };
+  }
+  if (header.sig.length !== 0) throw invalidDocument('The document header signature has the wrong length.');
   if (Buffer.compare(toBinary(v3DocumentHeaderSchema, header), headerBytes) !== 0) throw invalidDocument('The document header is not canonically encoded.');
-  return header;
+  return { tenantId, sig: header.sig, saasShieldBytes: toBinary(SaaSShieldHeaderSchema, header.header.value) };
 }
 
 /** Checks the header's signature against the DEK; a header without a signature (older documents) passes. */
-export function verifyDocumentHeader(header: v3DocumentHeader, dek: Uint8Array): void {
-  if (header.sig.length === 0 || header.header.case !== 'saasShield') return;
-  const saasShieldBytes = toBinary(SaaSShieldHeaderSchema, header.header.value);
-  const expected = signatureTag(dek, header.sig.subarray(0, IV_LENGTH), saasShieldBytes);
+export function verifyDocumentHeader(header: ParsedDocumentHeader, dek: Uint8Array): void {
+  if (header.sig.length === 0) return;
+  const expected = signatureTag(dek, header.sig.subarray(0, IV_LENGTH), header.saasShieldBytes);
   // Constant-time: the tag is a MAC (NIST SP 800-38D §7.3 step 7 compares tags).
   if (!timingSafeEqual(expected, header.sig.subarray(IV_LENGTH))) {
     throw new TscException(TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED, 'Invalid DEK provided to decrypt this document');

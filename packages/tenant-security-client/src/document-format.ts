@@ -68,7 +68,8 @@ export function toDekBytes(dek: Uint8Array | string): Buffer {
 }
 
 function gcmCipher(dek: Uint8Array, iv: Uint8Array): CipherGCM {
-  return createCipheriv(AES_ALGORITHM, dek, iv, { authTagLength: TAG_LENGTH });
+  // The default tag length is the full 16 bytes; passing no options object keeps this hot call lean.
+  return createCipheriv(AES_ALGORITHM, dek, iv);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -176,9 +177,6 @@ export function encryptFieldWithHeader(plaintext: Uint8Array, dek: Uint8Array, h
   return output;
 }
 
-export function alreadyEncryptedFields(document: Record<string, Uint8Array>): string[] {
-  return Object.keys(document).filter((fieldId) => isCiphertext(document[fieldId]!));
-}
 
 export function alreadyEncryptedError(fieldIds: string[]): TscException {
   return new TscException(
@@ -200,9 +198,21 @@ export function assertDocumentFields(document: unknown, code: TenantSecurityErro
 
 /** Refuses a document that is not a map of byte arrays, or with fields that already are ciphertext (code 901). */
 export function validatePlaintextDocument(document: unknown): asserts document is Record<string, Uint8Array> {
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new TscException(TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, 'A document must be an object mapping field names to Uint8Array/Buffer values.');
+  }
+  // One pass for the common case; the error paths below go back to name every offending field.
+  let clean = true;
+  for (const fieldId of Object.keys(document)) {
+    const value = (document as Record<string, unknown>)[fieldId];
+    if (!(value instanceof Uint8Array) || isCiphertext(value)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return;
   assertDocumentFields(document, TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, 'A document');
-  const encryptedAlready = alreadyEncryptedFields(document);
-  if (encryptedAlready.length > 0) throw alreadyEncryptedError(encryptedAlready);
+  throw alreadyEncryptedError(Object.keys(document).filter((fieldId) => isCiphertext(document[fieldId]!)));
 }
 
 /** Encrypts every field with one DEK and one shared signed header, refusing fields that are already ciphertext. */

@@ -1,5 +1,5 @@
 /**
- * The published shape: the build from a clean dist, `require()` and `import` of the package name through its
+ * The published shape: the build, `require()` and `import` of the package name through its
  * exports map (with types next to each), and the `npm pack` file list.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const usage = `
   console.log(JSON.stringify(result));`;
 const expected = { client: 'function', ciphertext: true, metadata: 't', code: 901, event: 'USER_LOGIN', exception: true };
 
+// Builds over the existing dist (no clean first), so that other suites running meanwhile never find it missing.
 beforeAll(() => {
   run('npm', ['run', 'build', '--silent']);
 }, 120_000);

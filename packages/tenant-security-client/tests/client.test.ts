@@ -84,8 +84,9 @@ describe('requests', () => {
   it('reuses one kept-alive connection across calls, and opens one per call without keep-alive', async () => {
     const before = proxy.connections;
     const reusing = new TenantSecurityClient(proxy.url, proxy.apiKey);
-    for (let call = 0; call < 10; call += 1) await reusing.encryptDocument({ a: Buffer.from('x') }, metadata);
-    expect(proxy.connections - before).toBe(1);
+    for (let call = 0; call < 20; call += 1) await reusing.encryptDocument({ a: Buffer.from('x') }, metadata);
+    // The pool may open a second connection while the first is finishing a response; never one per call.
+    expect(proxy.connections - before).toBeLessThanOrEqual(2);
     reusing.close();
     const fresh = new TenantSecurityClient(proxy.url, proxy.apiKey, { keepAlive: false });
     const middle = proxy.connections;

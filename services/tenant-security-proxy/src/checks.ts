@@ -17,7 +17,7 @@ export async function runKmsCheck(check: SnapshotCheck, store: TenantStore, metr
     const tenant = store.requireTenant(check.tenantId);
     const config = check.configId !== undefined ? tenant.configs.get(check.configId) : tenant.primary;
     if (!config) return fail(check, elapsed(), 201, `KMS config ${check.configId ?? '(primary)'} is not assigned to tenant '${check.tenantId}'`, metrics);
-    const adapter = config.adapter();
+    const adapter = await config.adapter();
     const probe = randomKey32();
     const context = { tenantId: config.tenantId, kmsConfigId: config.id };
     const wrapped = await adapter.wrap(probe, context);

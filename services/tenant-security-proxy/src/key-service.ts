@@ -76,7 +76,7 @@ export class KeyService {
       return { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
     }
     const dek = existingDek ? Buffer.from(existingDek) : randomKey32();
-    const ciphertext = await config.adapter().wrap(dek, { tenantId: config.tenantId, kmsConfigId: config.id });
+    const ciphertext = await (await config.adapter()).wrap(dek, { tenantId: config.tenantId, kmsConfigId: config.id });
     return { dek: dek.toString('base64'), edek: encodeKmsEdek(config.id, config.tenantId, ciphertext) };
   }
 
@@ -121,7 +121,7 @@ export class KeyService {
     const context = { tenantId: config.tenantId, kmsConfigId: config.id };
     if (edek.leasedKeyId === 0) {
       try {
-        return await config.adapter().unwrap(edek.encryptedDekData, context);
+        return await (await config.adapter()).unwrap(edek.encryptedDekData, context);
       } catch (error) {
         if (error instanceof KmsError && error.kind === 'InvalidCiphertext') {
           // The KMS rejected the EDEK's ciphertext: the EDEK is bad, not the KMS (a client error).

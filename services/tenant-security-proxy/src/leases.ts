@@ -67,7 +67,7 @@ export class LeaseManager {
     const raw = randomKey32();
     try {
       this.metrics.leaseKmsCalls.labels('create').inc();
-      const wrapped = await config.adapter().wrap(raw, { tenantId: config.tenantId, kmsConfigId: config.id });
+      const wrapped = await (await config.adapter()).wrap(raw, { tenantId: config.tenantId, kmsConfigId: config.id });
       // A positive int32 (the EDEK field is int32); random so replicas rarely pick the same id, and the cache
       // compares the wrapped bytes anyway.
       const leasedKeyId = 1 + Math.floor(Math.random() * 0x7ffffffe);
@@ -112,7 +112,7 @@ export class LeaseManager {
       const generation = this.generation.get(config.id) ?? 0;
       pending = (async () => {
         this.metrics.leaseKmsCalls.labels('unwrap').inc();
-        const raw = await config.adapter().unwrap(wrapped, { tenantId: config.tenantId, kmsConfigId: config.id });
+        const raw = await (await config.adapter()).unwrap(wrapped, { tenantId: config.tenantId, kmsConfigId: config.id });
         try {
           const key = leasedKeyObject(raw);
           if ((this.generation.get(config.id) ?? 0) === generation) this.remember(config.id, leasedKeyId, wrapped, key);

@@ -22,7 +22,7 @@ export class ProxyMetrics {
 
   constructor(snapshotAge: () => number, eventDepth: () => number) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'tsp_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'tsp_' });
     this.requests = new Counter({
       name: 'tsp_requests_total',
       help: 'API requests by route, protocol code (0 = success) and client language/version',

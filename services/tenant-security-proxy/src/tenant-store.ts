@@ -17,7 +17,7 @@ export interface SealOpener {
  * open. The plaintext config lives only inside the adapter built from it.
  */
 export class KmsConfigEntry {
-  private adapterValue: KmsAdapter | undefined;
+  private adapterValue: Promise<KmsAdapter> | undefined;
   private openFailure: TspError | undefined;
 
   constructor(
@@ -49,9 +49,19 @@ export class KmsConfigEntry {
     );
   }
 
-  adapter(): KmsAdapter {
+  adapter(): Promise<KmsAdapter> {
     if (this.adapterValue) return this.adapterValue;
-    if (this.openFailure) throw this.openFailure;
+    if (this.openFailure) return Promise.reject(this.openFailure);
+    try {
+      this.adapterValue = this.registry.get(this.openConfig());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.adapterValue;
+  }
+
+  /** Opens the sealed payload (HPKE, then the contract's schema); the plaintext only reaches the adapter. */
+  private openConfig(): KmsConfig {
     if (this.disabled || this.meta.sealed === null) {
       throw new TspError(202, `KMS config ${this.id} of tenant '${this.tenantId}' is disabled`);
     }
@@ -76,8 +86,7 @@ export class KmsConfigEntry {
       this.openFailure = new TspError(207, `KMS config ${this.id} cannot be used: ${reason}`);
       throw this.openFailure;
     }
-    this.adapterValue = this.registry.get(config);
-    return this.adapterValue;
+    return config;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHmac, createSign } from 'node:crypto';
 import type { LoggingConfig } from './logging-config.js';
-import { formatEvent, type SecurityEventRecord } from './types.js';
+import { eventJson, formatEvent, type SecurityEventRecord } from './types.js';
 import type { HttpPoster } from './http-post.js';
 
 export class SinkError extends Error {
@@ -21,7 +21,7 @@ export class StdoutSink implements EventSink {
   constructor(private readonly write: (text: string) => void) {}
   deliver(events: SecurityEventRecord[]): Promise<void> {
     let text = '';
-    for (const event of events) text += JSON.stringify({ type: 'security_event', ...formatEvent(event) }) + '\n';
+    for (const event of events) text += eventJson(event, '"type":"security_event",') + '\n';
     this.write(text);
     return Promise.resolve();
   }
@@ -38,7 +38,16 @@ function checkStatus(sink: string, status: number, body: string, retryAfterMs?: 
 export class SplunkSink implements EventSink {
   readonly kind = 'splunk' as const;
   private readonly url: string;
+  /** host, source, sourcetype and index: the same for every event, serialised once. */
+  private readonly fixedFields: string;
   constructor(private readonly config: Extract<LoggingConfig, { provider: 'splunk' }>, private readonly poster: HttpPoster) {
+    const fixed = JSON.stringify({
+      host: 'opencmk-tsp',
+      source: 'opencmk-tenant-security-proxy',
+      ...(config.sourcetype ? { sourcetype: config.sourcetype } : {}),
+      ...(config.index ? { index: config.index } : {}),
+    });
+    this.fixedFields = `${fixed.slice(1, -1)},`;
     const url = new URL(config.url);
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/services/collector/event';
     this.url = url.toString();
@@ -46,15 +55,7 @@ export class SplunkSink implements EventSink {
   async deliver(events: SecurityEventRecord[]): Promise<void> {
     let body = '';
     for (const event of events) {
-      body += JSON.stringify({
-        time: event.timestampMillis / 1000,
-        host: 'opencmk-tsp',
-        source: 'opencmk-tenant-security-proxy',
-        ...(this.config.sourcetype ? { sourcetype: this.config.sourcetype } : {}),
-        ...(this.config.index ? { index: this.config.index } : {}),
-        event: formatEvent(event),
-      });
-      body += '\n';
+      body += `{"time":${event.timestampMillis / 1000},${this.fixedFields}"event":${eventJson(event)}}\n`;
     }
     const result = await this.poster.post(this.url, body, { authorization: `Splunk ${this.config.token}`, 'content-type': 'application/json' });
     checkStatus('Splunk HEC', result.status, result.body, result.retryAfterMs);
@@ -122,7 +123,7 @@ export class WebhookSink implements EventSink {
   readonly kind = 'webhook' as const;
   constructor(private readonly config: Extract<LoggingConfig, { provider: 'webhook' }>, private readonly poster: HttpPoster) {}
   async deliver(events: SecurityEventRecord[]): Promise<void> {
-    const body = JSON.stringify({ events: events.map(formatEvent) });
+    const body = `{"events":[${events.map((event) => eventJson(event)).join(',')}]}`;
     const signature = createHmac('sha256', this.config.hmacSecret).update(body).digest('hex');
     const result = await this.poster.post(this.config.url, body, {
       'content-type': 'application/json',

@@ -35,3 +35,43 @@ export function formatEvent(e: SecurityEventRecord): Record<string, unknown> {
   if (e.objectId !== undefined) out.objectId = e.objectId;
   return out;
 }
+
+/**
+ * The same document as formatEvent, serialised directly: sinks write thousands of events per second, and building
+ * the string (every caller-supplied value through JSON.stringify) costs about half of stringifying an object.
+ */
+export function eventJson(e: SecurityEventRecord, prefix = ''): string {
+  let json =
+    '{' +
+    prefix +
+    '"tenantId":' +
+    JSON.stringify(e.tenantId) +
+    ',"event":' +
+    JSON.stringify(e.event) +
+    ',"source":"' +
+    e.source +
+    '","timestamp":"' +
+    isoTime(e.timestampMillis) +
+    '","timestampMillis":' +
+    e.timestampMillis +
+    ',"iclFields":' +
+    JSON.stringify(e.iclFields) +
+    ',"customFields":' +
+    JSON.stringify(e.customFields);
+  if (e.kmsConfigId !== undefined) json += ',"kmsConfigId":' + e.kmsConfigId;
+  if (e.leased !== undefined) json += ',"leased":' + e.leased;
+  if (e.code !== undefined) json += e.code === 0 ? ',"outcome":"success"' : ',"outcome":{"code":' + e.code + '}';
+  if (e.objectId !== undefined) json += ',"objectId":' + JSON.stringify(e.objectId);
+  return json + '}';
+}
+
+let lastMillis = -1;
+let lastIso = '';
+/** Events arrive thousands per millisecond-tick: reuse the last formatted time when the millisecond is the same. */
+function isoTime(millis: number): string {
+  if (millis !== lastMillis) {
+    lastIso = new Date(millis).toISOString();
+    lastMillis = millis;
+  }
+  return lastIso;
+}

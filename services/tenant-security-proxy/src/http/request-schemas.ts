@@ -31,7 +31,8 @@ export const securityEventBodySchema = z.looseObject({
   ...metadataShape,
   iclFields: iclFieldsSchema,
   event: z.string().nullish(),
-  timestampMillis: z.number().int().nonnegative().nullish(),
+  // Bounded to what a Date can represent (ECMA-262 §21.4.1.1), so formatting the event cannot throw later.
+  timestampMillis: z.number().int().nonnegative().max(8.64e15).nullish(),
 });
 export const reportOperationsBodySchema = z.looseObject({
   ...metadataShape,

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await world?.close();
-});
+}, 30_000);
 
 async function call(target: ProxyProcess, route: string, body: unknown): Promise<{ status: number; json: any }> {
   const response = await fetch(`${target.url}/api/1/${route}`, {

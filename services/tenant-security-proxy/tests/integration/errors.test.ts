@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await world?.close();
-});
+}, 30_000);
 
 afterEach(() => world.emulators.resetFaults());
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await world?.close();
-});
+}, 30_000);
 
 const meta = (tenantId: string) => new DocumentMetadata(tenantId, 'svc-test', 'PII', '10.0.0.1', 'doc-1', 'req-1', { region: 'eu' });
 

@@ -97,3 +97,12 @@ export const vendorSettings = pgTable('vendor_settings', {
   requireLogging: boolean('require_logging').notNull().default(false),
   updatedAt: timestamp('updated_at', { mode: 'date', withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * A revision per tenant, bumped with every change to what that tenant contributes to snapshots (its configs, their
+ * sealed copies). The snapshot builder compares revisions and re-reads only the tenants that changed.
+ */
+export const tenantSnapshotRevs = pgTable('tenant_snapshot_revs', {
+  tenantId: uuid('tenant_id').primaryKey(),
+  rev: bigint('rev', { mode: 'number' }).notNull().default(1),
+});

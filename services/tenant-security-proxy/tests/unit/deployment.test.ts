@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAll } from 'js-yaml';
+
+/** The Dockerfile and Kubernetes manifests cannot be built or applied here, so their content is validated. */
+const ROOT = join(__dirname, '..', '..');
+const REPO = join(ROOT, '..', '..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+type Doc = Record<string, any>;
+const docs = (path: string) => loadAll(read(path)) as Doc[];
+
+test('Dockerfile: multi-stage, non-root, health check on /live, runs dist/main.js, copies paths that exist', () => {
+  const dockerfile = read('Dockerfile');
+  const stages = dockerfile.match(/^FROM\s+\S+(\s+AS\s+\S+)?/gim) ?? [];
+  expect(stages.length).toBeGreaterThanOrEqual(2);
+  expect(dockerfile).toMatch(/^FROM node:20[^\n]* AS build$/m);
+  expect(dockerfile).toMatch(/^USER node$/m);
+  expect(dockerfile).toMatch(/^HEALTHCHECK .*/m);
+  expect(dockerfile).toContain("'/live'");
+  expect(dockerfile).toMatch(/^CMD \["node", "services\/tenant-security-proxy\/dist\/main\.js"\]$/m);
+  expect(dockerfile).toMatch(/^EXPOSE 7777 9000$/m);
+  // Every COPY from the build context names a file or folder of the repository.
+  for (const match of dockerfile.matchAll(/^COPY (?!--from)((?:\S+ )+)\S+$/gm)) {
+    for (const source of match[1]!.trim().split(/\s+/)) expect(existsSync(join(REPO, source))).toBe(true);
+  }
+  const main = JSON.parse(read('package.json')) as { main: string };
+  expect(main.main).toBe('./dist/main.js');
+});
+
+test('Kubernetes: Deployment with probes, limits and the .env Secret; Service; HPA; all wired together', () => {
+  const kustomization = docs('k8s/kustomization.yaml')[0]!;
+  expect(kustomization.kind).toBe('Kustomization');
+  const files = kustomization.resources as string[];
+  const all = files.flatMap((file) => docs(`k8s/${file}`));
+  const byKind = Object.fromEntries(all.map((doc) => [doc.kind, doc])) as Record<string, Doc>;
+  expect(Object.keys(byKind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Service']);
+  for (const doc of all) {
+    expect(typeof doc.apiVersion).toBe('string');
+    expect(doc.metadata.name).toBe('opencmk-tsp');
+  }
+
+  const deployment = byKind.Deployment!;
+  expect(deployment.apiVersion).toBe('apps/v1');
+  const podLabels = deployment.spec.template.metadata.labels;
+  for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels)) expect(podLabels[key]).toBe(value);
+  const container = deployment.spec.template.spec.containers[0];
+  expect(container.ports.map((p: Doc) => [p.name, p.containerPort])).toEqual([['api', 7777], ['health', 9000]]);
+  expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'health' });
+  expect(container.livenessProbe.httpGet).toEqual({ path: '/live', port: 'health' });
+  expect(container.startupProbe.httpGet.path).toBe('/ready');
+  for (const kind of ['requests', 'limits']) {
+    expect(container.resources[kind].cpu).toBeDefined();
+    expect(container.resources[kind].memory).toMatch(/^\d+Mi$/);
+  }
+  expect(deployment.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+  expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+  // The Secret the pods read is the one kustomize generates from the broker's .env.
+  const secretName = container.envFrom[0].secretRef.name;
+  expect(kustomization.secretGenerator).toEqual([expect.objectContaining({ name: secretName, envs: ['proxy.env'] })]);
+  expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+
+  const service = byKind.Service!;
+  for (const [key, value] of Object.entries(service.spec.selector)) expect(podLabels[key]).toBe(value);
+  expect(service.spec.ports.map((p: Doc) => p.targetPort).sort()).toEqual(['api', 'health']);
+
+  const hpa = byKind.HorizontalPodAutoscaler!;
+  expect(hpa.apiVersion).toBe('autoscaling/v2');
+  expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+  expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+  expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+});
+
+test('the example .env names every variable of contracts §2 that has no default', () => {
+  const example = read('k8s/proxy.env.example');
+  for (const name of ['OPENCMK_BROKER_URL', 'OPENCMK_PROXY_CONFIG_ID', 'OPENCMK_VENDOR_ID', 'OPENCMK_PROXY_PRIVATE_KEY', 'OPENCMK_BROKER_TOKEN', 'API_KEY']) {
+    expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+  }
+  expect(read('.gitignore')).toContain('k8s/proxy.env');
+});

@@ -20,7 +20,7 @@ const log = (message) => console.log(`[opencmk] ${message}`);
 
 /** Newest modification time under the broker's sources (what `next build` compiles). */
 function newestSourceMtime() {
-  const inputs = ['app', 'components', 'lib', 'db', 'public', 'instrumentation.ts', 'next.config.js', 'postcss.config.mjs', 'tsconfig.json', 'package.json'];
+  const inputs = ['app', 'components', 'lib', 'db', 'public', 'instrumentation.ts', 'proxy.ts', 'next.config.js', 'postcss.config.mjs', 'tsconfig.json', 'package.json'];
   let newest = 0;
   const visit = (entry) => {
     if (!existsSync(entry)) return;

@@ -1,5 +1,5 @@
 import 'server-only';
-import { sql } from 'drizzle-orm';
+import { lt, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { rateLimits } from '@/db/schema';
 import { BrokerError } from '@/lib/errors';
@@ -22,6 +22,8 @@ export async function consumeRateLimit(db: Db, key: string, limit: number, windo
       },
     })
     .returning({ count: rateLimits.count, windowStart: rateLimits.windowStart });
+  // Old windows are dead weight; any caller sweeps them now and then (all windows are at most a day).
+  if (Math.random() < 0.01) await db.delete(rateLimits).where(lt(rateLimits.windowStart, new Date(now.getTime() - 24 * HOUR_MS)));
   if (row && row.count > limit) {
     const retryAfterSeconds = Math.max(1, Math.ceil((row.windowStart.getTime() + windowMs - now.getTime()) / 1000));
     throw new BrokerError('RATE_LIMITED', 'Too many attempts; try again later', undefined, retryAfterSeconds);

@@ -156,6 +156,25 @@ test('the vendor admin sees the tenant active and the whole story in the audit l
   expect((await exported.text()).trim().split('\n').length).toBeGreaterThanOrEqual(5);
 });
 
+test('bad URLs and other organizations\' pages answer 404, never 500', async () => {
+  const tenant = contexts[1]!.pages()[0]!;
+  const tenantOrgPath = new URL(tenant.url()).pathname.replace(/\/audit$/, '');
+  const statusOf = async (page: Page, url: string) => (await page.goto(url))!.status();
+  // The tenant admin probing the vendor's organization, and the vendor admin probing the tenant's.
+  for (const suffix of ['', '/tenants', '/admins', '/audit']) expect(await statusOf(tenant, `${vendorOrgPath}${suffix}`)).toBe(404);
+  const vendor = contexts[0]!.pages()[0]!;
+  expect(await statusOf(vendor, `${tenantOrgPath}/audit`)).toBe(404);
+  expect(await statusOf(vendor, `${tenantOrgPath.replace('/orgs/', '/api/orgs/')}/audit/export?format=csv`)).toBe(404);
+  // A tenant organization has no tenant list.
+  expect(await statusOf(tenant, `${tenantOrgPath}/tenants`)).toBe(404);
+  for (const url of ['/orgs/not-a-uuid/tenants', '/orgs/00000000-0000-4000-8000-000000000000/audit', '/invite/%ZZ', '/invite/ocmk_inv_nope']) {
+    expect(await statusOf(vendor, url)).toBeLessThan(500);
+  }
+  expect(await statusOf(vendor, `${vendorOrgPath}/audit?from=yesterday&before=x`)).toBe(200);
+  await vendor.getByText('Invalid filter').waitFor();
+  expect(await statusOf(vendor, `${vendorOrgPath}/tenants?status=deleted&q=${'x'.repeat(300)}`)).toBe(200);
+});
+
 test('an admin signs in through the OpenID Connect provider and signs out', async () => {
   const page = await newPage();
   await page.goto('/sign-in');

@@ -7,12 +7,13 @@ import { firstParam, pageSession, type SearchParams } from '@/lib/server/page-co
 import { acceptInvitationAction } from './actions';
 
 export default async function InvitationPage({ params, searchParams }: { params: Promise<{ token: string }>; searchParams: SearchParams }) {
-  const { token } = await params;
+  const { token: rawToken } = await params;
+  const token = safeDecode(rawToken);
   const error = firstParam((await searchParams).error);
   const { db, user } = await pageSession();
   let invitation: InvitationPreview;
   try {
-    invitation = await previewInvitation(db, decodeURIComponent(token));
+    invitation = await previewInvitation(db, token);
   } catch (failure) {
     if (!(failure instanceof BrokerError)) throw failure;
     return (
@@ -21,7 +22,7 @@ export default async function InvitationPage({ params, searchParams }: { params:
       </AuthFrame>
     );
   }
-  const here = `/invite/${token}`;
+  const here = `/invite/${encodeURIComponent(token)}`;
   const what =
     invitation.kind === 'tenant'
       ? `${invitation.organizationName} invites you to set up "${invitation.tenantName}" and manage its encryption keys.`
@@ -46,7 +47,7 @@ export default async function InvitationPage({ params, searchParams }: { params:
           </Link>
         ) : (
           <form action={acceptInvitationAction}>
-            <input type="hidden" name="token" value={decodeURIComponent(token)} />
+            <input type="hidden" name="token" value={token} />
             <p className="mb-3">
               Signed in as <strong>{user.email}</strong>.
             </p>
@@ -56,4 +57,13 @@ export default async function InvitationPage({ params, searchParams }: { params:
       </div>
     </AuthFrame>
   );
+}
+
+/** Route params arrive percent-encoded or not depending on the character; a malformed escape is just a bad token. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

@@ -105,9 +105,16 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
                     {event.actorType !== 'user' && <span className="text-slate-400"> ({event.actorType})</span>}
                   </td>
                   <td className="font-mono text-xs">{event.action}</td>
-                  <td className="max-w-xs text-xs text-slate-600">
-                    {event.targetType && <span>{event.targetType} </span>}
-                    <span className="break-all text-slate-500">{JSON.stringify(event.details)}</span>
+                  <td className="max-w-sm text-xs text-slate-600">
+                    {event.targetType && <span className="font-medium">{event.targetType}</span>}
+                    <dl className="mt-0.5 flex flex-wrap gap-x-3 text-slate-500">
+                      {Object.entries(event.details).map(([key, value]) => (
+                        <div key={key} className="flex gap-1">
+                          <dt>{key}:</dt>
+                          <dd className="break-all text-slate-700">{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+                        </div>
+                      ))}
+                    </dl>
                   </td>
                   <td className="text-xs text-slate-500">{event.ip ?? ''}</td>
                   <td className="text-xs text-slate-400" title={`hash ${event.hash}`}>

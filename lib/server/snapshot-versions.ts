@@ -2,7 +2,7 @@ import 'server-only';
 import { EventEmitter } from 'node:events';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { proxyConfigs } from '@/db/schema';
+import { proxyConfigs, tenantSnapshotRevs } from '@/db/schema';
 
 /**
  * Snapshot versions: every change that alters what a proxy configuration's snapshot contains bumps its
@@ -29,6 +29,17 @@ export async function bumpVendorSnapshots(db: Db, vendorOrgId: string): Promise<
     .update(proxyConfigs)
     .set({ snapshotVersion: sql`${proxyConfigs.snapshotVersion} + 1` })
     .where(and(eq(proxyConfigs.orgId, vendorOrgId), ne(proxyConfigs.status, 'revoked')));
+}
+
+/** Marks tenants whose snapshot sections changed (the builder re-reads only those); same transaction as the change. */
+export async function bumpTenantRevs(db: Db, tenantRowIds: string[]): Promise<void> {
+  const unique = [...new Set(tenantRowIds)];
+  for (let i = 0; i < unique.length; i += 1000) {
+    await db
+      .insert(tenantSnapshotRevs)
+      .values(unique.slice(i, i + 1000).map((tenantId) => ({ tenantId, rev: 1 })))
+      .onConflictDoUpdate({ target: tenantSnapshotRevs.tenantId, set: { rev: sql`${tenantSnapshotRevs.rev} + 1` } });
+  }
 }
 
 export async function bumpProxySnapshot(db: Db, proxyConfigId: string): Promise<void> {

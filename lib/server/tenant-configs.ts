@@ -20,7 +20,7 @@ import { appendAudit } from './audit';
 import { actorOf, type ScopedContext } from './context';
 import { liveProxyRecipients, lockVendorKey } from './proxy-configs';
 import { keyIdSchema, parseInput, requireBlobFor, sealedBlobSchema } from './sealed-input';
-import { bumpVendorSnapshots, notifyVendorChanged } from './snapshot-versions';
+import { bumpTenantRevs, bumpVendorSnapshots, notifyVendorChanged } from './snapshot-versions';
 
 /**
  * A tenant's KMS and logging configs. The tenant admin's browser seals each config to the current recipients —
@@ -171,6 +171,7 @@ export async function createTenantConfig(ctx: ScopedContext, kind: TenantConfigK
     await tx.insert(sealedConfigCopies).values(
       input.copies.map((copy) => ({ kind, configId: row.id, recipientKeyId: copy.recipientKeyId, configVersion: 1, vendorOrgId: link.vendorOrgId, blob: copy.blob })),
     );
+    await bumpTenantRevs(tx, [link.tenantRowId]);
     await bumpVendorSnapshots(tx, link.vendorOrgId);
     await appendAudit(tx, {
       orgId: scope.orgId,
@@ -232,6 +233,7 @@ export async function replaceTenantConfig(ctx: ScopedContext, kind: TenantConfig
       input.copies.map((copy) => ({ kind, configId: current.id, recipientKeyId: copy.recipientKeyId, configVersion: input.version, vendorOrgId: link.vendorOrgId, blob: copy.blob })),
     );
     const [row] = await tx.update(table).set({ version: input.version, updatedAt: new Date() }).where(eq(table.id, current.id)).returning();
+    await bumpTenantRevs(tx, [link.tenantRowId]);
     await bumpVendorSnapshots(tx, link.vendorOrgId);
     await appendAudit(tx, {
       orgId: scope.orgId,
@@ -269,6 +271,7 @@ export async function setTenantConfigStatus(ctx: ScopedContext, kind: TenantConf
         .where(and(eq(table.orgId, scope.orgId), eq(table.status, exclusive as never), ne(table.id, current.id)));
     }
     const [row] = await tx.update(table).set({ status, updatedAt: new Date() } as never).where(eq(table.id, current.id)).returning();
+    await bumpTenantRevs(tx, [link.tenantRowId]);
     await bumpVendorSnapshots(tx, link.vendorOrgId);
     await appendAudit(tx, {
       orgId: scope.orgId,

@@ -5,7 +5,9 @@ import { GET as snapshotRoute } from '@/app/api/proxy/v1/snapshot/route';
 import { POST as statusRoute } from '@/app/api/proxy/v1/status/route';
 import { POST as checkResultsRoute } from '@/app/api/proxy/v1/check-results/route';
 import { verifyAuditChain } from '@/lib/server/audit';
-import { revokeProxyConfig } from '@/lib/server/proxy-configs';
+import { activateProxyConfig, provisioningBatch, revokeProxyConfig, storeProvisionedCopies } from '@/lib/server/proxy-configs';
+import { open, seal } from '@opencmk/crypto';
+import { tenantConfigContext } from '@/lib/browser-sealing';
 import { resetProxyApiState, settleSnapshotAudits } from '@/lib/server/proxy-api';
 import { queueCheck, setTenantConfigStatus } from '@/lib/server/tenant-configs';
 import type { ScopedContext } from '@/lib/server/context';
@@ -19,6 +21,7 @@ let vendorCtx: ScopedContext;
 let tenantA: TestAdmin;
 let tenantACtx: ScopedContext;
 let tenantBCtx: ScopedContext;
+let keys: Awaited<ReturnType<typeof setupVendorKeys>>;
 let proxy: Awaited<ReturnType<typeof newProxy>>;
 let otherProxy: Awaited<ReturnType<typeof newProxy>>;
 let primaryId: number;
@@ -44,7 +47,7 @@ beforeAll(async () => {
   handle = await createTestDatabase();
   const acme = await newVendor(handle.db, 'Acme', 'admin@acme.test');
   vendorCtx = await scoped(handle.db, acme);
-  const keys = await setupVendorKeys(vendorCtx);
+  keys = await setupVendorKeys(vendorCtx);
   proxy = await newProxy(vendorCtx, keys.vendorPublicKey, 'eu-west pod');
   otherProxy = await newProxy(vendorCtx, keys.vendorPublicKey, 'us-east pod');
   tenantA = await acceptedTenant(handle.db, vendorCtx, 'tenant-aws', 'boss@a.test');
@@ -178,6 +181,29 @@ describe('GET /api/proxy/v1/snapshot', () => {
     // Tenant B's section did not change: no new entry in its chain.
     const bEntries = await handle.db.select().from(auditEvents).where(and(eq(auditEvents.orgId, tenantBCtx.scope.orgId), eq(auditEvents.action, 'proxy.snapshot_fetched'), eq(auditEvents.actorId, proxy.id)));
     expect(bEntries.length).toBe(1);
+  });
+});
+
+describe('a configuration being provisioned', () => {
+  it('sees each tenant as soon as its copies are stored, even with its earlier snapshot cached', async () => {
+    const fresh = await newProxy(vendorCtx, keys.vendorPublicKey, 'late pod', false);
+    const before = await (await getSnapshot(fresh.brokerToken)).json();
+    expect(before.tenants).toEqual([]);
+    const batch = await provisioningBatch(vendorCtx, fresh.id, { limit: 1000 });
+    expect(batch.remaining).toBeGreaterThan(0);
+    const tenantAItems = batch.items.filter((item) => item.tenantId === 'tenant-aws');
+    await storeProvisionedCopies(vendorCtx, fresh.id, {
+      copies: tenantAItems.map((item) => {
+        const context = tenantConfigContext(item.kind, vendorCtx.scope.orgId, item.tenantId, item.configId, item.version);
+        return { kind: item.kind, configId: item.configId, version: item.version, blob: seal(open(item.vendorCopy, keys.vendor.privateKey, context), Buffer.from(fresh.publicKey, 'base64url'), context) };
+      }),
+    });
+    const after = await (await getSnapshot(fresh.brokerToken)).json();
+    expect(after.tenants.map((tenant: { tenantId: string }) => tenant.tenantId)).toEqual(['tenant-aws']);
+    expect(after.tenants[0].kmsConfigs.length).toBeGreaterThan(0);
+    expect(openCopy(after.tenants[0].loggingConfig.sealed, fresh.privateKey, 'logging', vendorCtx.scope.orgId, 'tenant-aws', loggingId, 1).provider).toBe('webhook');
+    await expect(activateProxyConfig(vendorCtx, fresh.id)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await revokeProxyConfig(vendorCtx, fresh.id);
   });
 });
 

@@ -4,8 +4,9 @@
  *   (b) this client,
  *   (c) IronCore's client (@ironcorelabs/tenant-security-nodejs),
  * locally (no proxy call: a fresh DEK per document, as every encryptDocument gets one) and end to end against one
- * running OpenCMK proxy with leased keys. Several rounds, contender order rotated per round, the first round a
- * discarded warm-up; ratios are computed per round and reported as min / median / max.
+ * running OpenCMK proxy with leased keys. Several rounds, the first a discarded warm-up; within a round the
+ * contenders take turns in short slices (10 ms locally, 250 ms end to end) so that load from elsewhere on a shared
+ * machine falls on all of them alike. Ratios are computed per round and reported as min / median / max.
  *
  * Environment: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (local, default 400), BENCH_E2E_MS (default 2000),
  * STREAM_BYTES (default 1 GiB), BENCH_PARTS (default local,overhead,streams,e2e), BENCH_SKIP_E2E=1.
@@ -42,19 +43,38 @@ const TENANT = 'aws-leased';
 // Measurement helpers
 // ---------------------------------------------------------------------------------------------------------------
 type Contenders = Record<string, () => void>;
-type AsyncContenders = Record<string, () => Promise<number>>;
 
-function opsPerSecond(operation: () => void, minMs: number): number {
-  let operations = 0;
-  const started = process.hrtime.bigint();
-  const deadline = started + BigInt(minMs) * 1_000_000n;
-  let now = started;
-  while (now < deadline) {
-    for (let index = 0; index < 50; index += 1) operation();
-    operations += 50;
-    now = process.hrtime.bigint();
+/**
+ * Rounds of synchronous contenders, interleaved finely: within a round the contenders take turns in slices of
+ * about 10 ms until each has run `roundMs`, so that load from elsewhere on a shared machine falls on all of them
+ * alike. Round 0 is a discarded warm-up. Returns operations per second per contender per round.
+ */
+function interleavedSync(contenders: Contenders, rounds: number, roundMs: number): Record<string, number[]> {
+  const names = Object.keys(contenders);
+  const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const sliceNs = 10_000_000n;
+  for (let round = 0; round <= rounds; round += 1) {
+    global.gc?.();
+    const operations = new Map(names.map((name) => [name, 0]));
+    const elapsed = new Map(names.map((name) => [name, 0n]));
+    let turn = round;
+    while (Math.min(...names.map((name) => Number(elapsed.get(name)!))) < roundMs * 1e6) {
+      const name = names[turn++ % names.length]!;
+      const operation = contenders[name]!;
+      const started = process.hrtime.bigint();
+      let now = started;
+      let count = 0;
+      while (now - started < sliceNs) {
+        operation();
+        count += 1;
+        now = process.hrtime.bigint();
+      }
+      operations.set(name, operations.get(name)! + count);
+      elapsed.set(name, elapsed.get(name)! + (now - started));
+    }
+    if (round > 0) for (const name of names) results[name]!.push(operations.get(name)! / (Number(elapsed.get(name)!) / 1e9));
   }
-  return operations / (Number(now - started) / 1e9);
+  return results;
 }
 
 function summary(values: number[]): { min: number; median: number; max: number } {
@@ -65,23 +85,32 @@ function summary(values: number[]): { min: number; median: number; max: number }
 const format = (value: number, digits = 2) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const formatCount = (value: number) => Math.round(value).toLocaleString('en-US');
 
-/** Rounds of every contender, order rotated per round; round 0 is warm-up. Returns per-round results after warm-up. */
-async function interleaved(contenders: AsyncContenders, rounds = ROUNDS): Promise<Record<string, number[]>> {
+/**
+ * Rounds of asynchronous contenders (end to end), taking turns in slices of `sliceMs` until each has run `roundMs`
+ * in the round; a slice returns how many documents it completed and in how many seconds. Round 0 is a warm-up.
+ */
+async function interleavedAsync(
+  contenders: Record<string, (sliceMs: number) => Promise<{ completed: number; seconds: number }>>,
+  rounds: number,
+  roundMs: number,
+  sliceMs = 250,
+): Promise<Record<string, number[]>> {
   const names = Object.keys(contenders);
   const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round <= rounds; round += 1) {
-    const order = names.map((_, index) => names[(index + round) % names.length]!);
-    for (const name of order) {
-      global.gc?.();
-      const value = await contenders[name]!();
-      if (round > 0) results[name]!.push(value);
+    const completed = new Map(names.map((name) => [name, 0]));
+    const seconds = new Map(names.map((name) => [name, 0]));
+    for (let slice = 0; slice < Math.ceil(roundMs / sliceMs); slice += 1) {
+      for (let index = 0; index < names.length; index += 1) {
+        const name = names[(index + slice + round) % names.length]!;
+        const result = await contenders[name]!(sliceMs);
+        completed.set(name, completed.get(name)! + result.completed);
+        seconds.set(name, seconds.get(name)! + result.seconds);
+      }
     }
+    if (round > 0) for (const name of names) results[name]!.push(completed.get(name)! / seconds.get(name)!);
   }
   return results;
-}
-
-function syncContenders(contenders: Contenders, minMs = ROUND_MS): AsyncContenders {
-  return Object.fromEntries(Object.entries(contenders).map(([name, operation]) => [name, async () => opsPerSecond(operation, minMs)]));
 }
 
 function ratioLine(label: string, numerator: number[], denominator: number[], target?: number): string {
@@ -162,8 +191,7 @@ async function local(fieldSizes: number[], label: string, rounds: number, minMs:
   const tenantHeader = Buffer.from(`\n\n${TENANT}`);
   const withFloor = fields.length === 1;
 
-  const encrypt = await interleaved(
-    syncContenders(
+  const encrypt = interleavedSync(
       {
         raw: () => {
           const key = dek();
@@ -173,13 +201,11 @@ async function local(fieldSizes: number[], label: string, rounds: number, minMs:
         ironcore: () => engageSync(ironcoreCrypto.encryptDocument(document, dek(), TENANT)),
         ...(withFloor ? { floor: () => formatFloor(fields[0]!, dek(), signatureIv, tenantHeader) } : {}),
       },
+      rounds,
       minMs,
-    ),
-    rounds,
   );
   const rawCiphertexts = fields.map((field) => rawEncrypt(field, sample));
-  const decrypt = await interleaved(
-    syncContenders(
+  const decrypt = interleavedSync(
       {
         raw: () => {
           for (const ciphertext of rawCiphertexts) rawDecrypt(ciphertext, sample);
@@ -187,9 +213,8 @@ async function local(fieldSizes: number[], label: string, rounds: number, minMs:
         ours: () => decryptDocumentFields(ours, Buffer.from(sample, 'base64')),
         ironcore: () => engageSync(ironcoreCrypto.decryptDocument(theirs, sample)),
       },
+      rounds,
       minMs,
-    ),
-    rounds,
   );
   const inMegabytes = totalSize >= 1024 * 1024;
   const perSecond = inMegabytes ? (values: number[]) => values.map((value) => (value * totalSize) / 1e6) : (values: number[]) => values;
@@ -295,7 +320,7 @@ function processCpuSeconds(pid: number): number {
 /** CPU per document (µs) of this process and of the proxy process, per contender, over the e2e rounds. */
 const cpuPerDocument: Record<string, { client: number[]; proxy: number[] }> = {};
 
-async function concurrentDocsPerSecond(label: string, proxyPid: number, call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<number> {
+async function concurrentSlice(label: string, proxyPid: number, call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<{ completed: number; seconds: number }> {
   let completed = 0;
   const deadline = Date.now() + durationMs;
   const started = process.hrtime.bigint();
@@ -314,7 +339,7 @@ async function concurrentDocsPerSecond(label: string, proxyPid: number, call: ()
   const entry = (cpuPerDocument[label] ??= { client: [], proxy: [] });
   entry.client.push((clientUsed.user + clientUsed.system) / completed);
   entry.proxy.push(((processCpuSeconds(proxyPid) - proxyCpu) * 1e6) / completed);
-  return completed / seconds;
+  return { completed, seconds };
 }
 
 async function endToEnd(): Promise<string[]> {
@@ -344,19 +369,21 @@ async function endToEnd(): Promise<string[]> {
     }
     const ourSample = await ours.encryptDocument({ f: plaintext }, ourMetadata);
     const theirSample = (await theirs.encryptDocument({ f: plaintext }, theirMetadata)) as { encryptedDocument: Record<string, Buffer>; edek: string };
-    const results = await interleaved(
+    const results = await interleavedAsync(
       {
-        ours: () => concurrentDocsPerSecond('encrypt ours', pid, () => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, E2E_MS),
-        ironcore: () => concurrentDocsPerSecond('encrypt ironcore', pid, () => theirs.encryptDocument({ f: plaintext }, theirMetadata), 10, E2E_MS),
+        ours: (ms) => concurrentSlice('encrypt ours', pid, () => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, ms),
+        ironcore: (ms) => concurrentSlice('encrypt ironcore', pid, () => theirs.encryptDocument({ f: plaintext }, theirMetadata), 10, ms),
       },
       Math.min(ROUNDS, 5),
+      E2E_MS,
     );
-    const decrypt = await interleaved(
+    const decrypt = await interleavedAsync(
       {
-        ours: () => concurrentDocsPerSecond('decrypt ours', pid, () => ours.decryptDocument(ourSample, ourMetadata), 10, E2E_MS),
-        ironcore: () => concurrentDocsPerSecond('decrypt ironcore', pid, () => theirs.decryptDocument(theirSample, theirMetadata), 10, E2E_MS),
+        ours: (ms) => concurrentSlice('decrypt ours', pid, () => ours.decryptDocument(ourSample, ourMetadata), 10, ms),
+        ironcore: (ms) => concurrentSlice('decrypt ironcore', pid, () => theirs.decryptDocument(theirSample, theirMetadata), 10, ms),
       },
       Math.min(ROUNDS, 5),
+      E2E_MS,
     );
     ours.close();
     return [

@@ -219,6 +219,25 @@ describe('every method against the stand-in', () => {
     expect(Buffer.concat(output).equals(plaintext)).toBe(true);
   });
 
+  it('mixes Node and Web streams (Web in, Node out and the other way round)', async () => {
+    const plaintext = Buffer.alloc(40_000, 3);
+    const nodeOut: Buffer[] = [];
+    const { edek } = await client.encryptStream(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(plaintext.subarray(0, 10));
+          controller.enqueue(plaintext.subarray(10));
+          controller.close();
+        },
+      }),
+      new Writable({ write: (chunk, _e, cb) => (nodeOut.push(chunk), cb()) }),
+      metadata,
+    );
+    const webOut: Uint8Array[] = [];
+    await client.decryptStream(edek, Readable.from([Buffer.concat(nodeOut)]), new WritableStream({ write: (chunk) => void webOut.push(chunk) }), metadata);
+    expect(Buffer.concat(webOut).equals(plaintext)).toBe(true);
+  });
+
   it('refuses a stream whose tag fails with 902', async () => {
     const chunks: Buffer[] = [];
     const { edek } = await client.encryptStream(Readable.from([Buffer.from('tiny')]), new Writable({ write: (chunk, _e, cb) => (chunks.push(chunk), cb()) }), metadata);

@@ -5,7 +5,7 @@ import { idleState, type ActionState } from '@/lib/action-state';
 import { resetEnvForTests } from '@/lib/env';
 import { inviteAdminAction, inviteTenantAction, revokeAdminInvitationAction, tenantCommandAction } from '@/app/orgs/[orgId]/actions';
 import { acceptInvitationAction } from '@/app/invite/[token]/actions';
-import { requestSignInLinkAction } from '@/app/sign-in/actions';
+import { requestSignInLinkAction, signInWithOidcAction } from '@/app/sign-in/actions';
 import { firstRunAction } from '@/app/first-run/actions';
 import { inviteTenant } from '@/lib/server/tenants';
 import { findOrCreateUserByEmail } from '@/lib/server/users';
@@ -143,6 +143,11 @@ describe('sign-in link requests', () => {
       location: '/sign-in/check-email?email=stranger%40nowhere.test',
     });
     await expect(lastLinkTo(handle.db, 'stranger@nowhere.test')).rejects.toThrow('no e-mail');
+  });
+
+  it('OIDC sign-in without an OIDC provider configured goes back to the sign-in page', async () => {
+    setIncomingRequest(null);
+    expect(await outcomeOf(() => signInWithOidcAction(form({ callbackUrl: 'https://evil.test/' })))).toEqual({ kind: 'redirect', location: '/sign-in' });
   });
 
   it('rate-limits per address', async () => {

@@ -10,6 +10,9 @@ import { sendMail } from './mail';
 
 export type Tenant = typeof tenants.$inferSelect;
 
+/** The list page shows at most this many rows; search narrows it down. */
+export const TENANT_LIST_LIMIT = 1000;
+
 function requireVendor(ctx: ScopedContext): void {
   // Tenants are a vendor's rows; to a tenant organization the whole collection does not exist.
   if (ctx.scope.orgKind !== 'vendor') throw notFound('Not found');
@@ -28,7 +31,7 @@ export async function listTenants(ctx: ScopedContext, rawFilter: unknown = {}): 
       or(ilike(tenants.vendorTenantId, pattern), ilike(tenants.displayName, pattern), ilike(tenants.adminEmail, pattern))!,
     );
   }
-  return ctx.db.select().from(tenants).where(and(...conditions)).orderBy(desc(tenants.createdAt)).limit(1000);
+  return ctx.db.select().from(tenants).where(and(...conditions)).orderBy(desc(tenants.createdAt)).limit(TENANT_LIST_LIMIT);
 }
 
 /** Loads one of the caller's own tenants, locked for update; any other id is NOT_FOUND. */

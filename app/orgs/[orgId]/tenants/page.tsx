@@ -2,7 +2,7 @@ import { Badge, Button, Card, Notice, PageTitle, formatTime } from '@/components
 import { InviteTenantForm } from '@/components/islands/invite-tenant-form';
 import { tenantStatuses } from '@/db/schema';
 import { firstParam, pageScope, type SearchParams } from '@/lib/server/page-context';
-import { listTenants } from '@/lib/server/tenants';
+import { listTenants, TENANT_LIST_LIMIT } from '@/lib/server/tenants';
 import { tenantListFilterSchema } from '@/lib/validation';
 import { tenantCommandAction } from '../actions';
 
@@ -20,7 +20,7 @@ export default async function TenantsPage({ params, searchParams }: { params: Pr
       <PageTitle subtitle="Each tenant keeps its keys in its own KMS. Invite a tenant's first admin to set it up.">Tenants</PageTitle>
       <div className="grid gap-6 lg:grid-cols-[1fr_320px]">
         <Card
-          title={`${rows.length} tenant${rows.length === 1 ? '' : 's'}`}
+          title={`${rows.length === TENANT_LIST_LIMIT ? `${TENANT_LIST_LIMIT}+` : rows.length} tenant${rows.length === 1 ? '' : 's'}`}
           actions={
             <form className="flex gap-2" role="search">
               <input
@@ -48,6 +48,9 @@ export default async function TenantsPage({ params, searchParams }: { params: Pr
             {notice && <Notice tone="ok">{notice}</Notice>}
             {error && <Notice tone="error">{error}</Notice>}
             {!filter.success && <Notice tone="error">Invalid filter; showing all tenants.</Notice>}
+            {rows.length === TENANT_LIST_LIMIT && (
+              <Notice tone="warn">Showing the newest {TENANT_LIST_LIMIT} tenants; search to find others.</Notice>
+            )}
             <table className="w-full text-left text-sm" data-table="tenants">
               <thead className="border-b border-slate-200 text-xs uppercase text-slate-500">
                 <tr>

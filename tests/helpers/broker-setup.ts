@@ -22,7 +22,7 @@ export async function protectInChild(privateKey: Uint8Array, passphrase: string)
   const script = `import { protectPrivateKey, base64UrlDecode } from ${JSON.stringify(entry)};
 process.stdout.write(await protectPrivateKey(base64UrlDecode(process.env.KEY), process.env.PASSPHRASE));`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH, KEY: base64UrlEncode(privateKey), PASSPHRASE: passphrase },
+    env: { NODE_ENV: 'test', PATH: process.env.PATH, KEY: base64UrlEncode(privateKey), PASSPHRASE: passphrase },
   });
   return stdout;
 }

@@ -30,15 +30,13 @@ let loggingId: number;
 
 const snapshotUrl = (query = '') => `http://broker.test/api/proxy/v1/snapshot${query}`;
 const bearer = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
-const noParams = { params: Promise.resolve({}) };
 
 function getSnapshot(token: string, query = '', headers: Record<string, string> = {}, signal?: AbortSignal) {
-  return snapshotRoute(new Request(snapshotUrl(query), { headers: bearer(token, headers), signal }), noParams as never);
+  return snapshotRoute(new Request(snapshotUrl(query), { headers: bearer(token, headers), signal }));
 }
 function post(handler: typeof statusRoute, token: string, body: unknown, contentType = 'application/json') {
   return handler(
     new Request('http://broker.test/api/proxy/v1/x', { method: 'POST', headers: bearer(token, { 'content-type': contentType }), body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    noParams as never,
   );
 }
 
@@ -211,7 +209,7 @@ describe('proxy API authentication', () => {
   it('answers 401 {"error":"unauthorized"} without, with a malformed or with an unknown token', async () => {
     for (const authorization of [undefined, 'Basic abc', 'Bearer', 'Bearer ocmk_bt_short', `Bearer ocmk_bt_${'A'.repeat(43)}`]) {
       const headers: Record<string, string> = authorization ? { authorization } : {};
-      const response = await snapshotRoute(new Request(snapshotUrl(), { headers }), noParams as never);
+      const response = await snapshotRoute(new Request(snapshotUrl(), { headers }));
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({ error: 'unauthorized' });
     }

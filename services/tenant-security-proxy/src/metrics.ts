@@ -1,10 +1,90 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricValue } from 'prom-client';
+
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+interface RequestCount {
+  labels: { route: string; code: string; language: string; version: string };
+  count: number;
+}
+interface RouteLatency {
+  /** Per-bucket (not cumulative) counts; the last slot is +Inf. */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * Request counters and latency histograms kept as plain numbers and handed to prom-client only when /metrics is
+ * scraped. prom-client hashes the label set on every inc/observe, even on a cached child, which cost several µs per
+ * request on the hot path; this costs one Map lookup and a bucket scan.
+ */
+class RequestStats {
+  readonly counts = new Map<string, RequestCount>();
+  readonly latency = new Map<string, RouteLatency>();
+
+  record(route: string, code: number, language: string, version: string, seconds: number): void {
+    const key = `${route}|${code}|${language}|${version}`;
+    let entry = this.counts.get(key);
+    if (!entry) {
+      if (this.counts.size >= 10_000) return; // bounded: label values come from clients
+      entry = { labels: { route, code: String(code), language, version }, count: 0 };
+      this.counts.set(key, entry);
+    }
+    entry.count++;
+    let histogram = this.latency.get(route);
+    if (!histogram) {
+      histogram = { buckets: new Float64Array(REQUEST_BUCKETS.length + 1), sum: 0, count: 0 };
+      this.latency.set(route, histogram);
+    }
+    let bucket = 0;
+    while (bucket < REQUEST_BUCKETS.length && seconds > REQUEST_BUCKETS[bucket]!) bucket++;
+    histogram.buckets[bucket]!++;
+    histogram.sum += seconds;
+    histogram.count++;
+  }
+
+  counterMetric(name: string, help: string) {
+    const values = (): MetricValue<string>[] => [...this.counts.values()].map((entry) => ({ labels: entry.labels, value: entry.count }));
+    return {
+      name,
+      help,
+      type: 'counter',
+      aggregator: 'sum',
+      get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: values() }),
+      reset: () => this.counts.clear(),
+    };
+  }
+
+  histogramMetric(name: string, help: string) {
+    const values = (): MetricValue<string>[] => {
+      const out: (MetricValue<string> & { metricName: string })[] = [];
+      for (const [route, histogram] of this.latency) {
+        let cumulative = 0;
+        REQUEST_BUCKETS.forEach((bound, index) => {
+          cumulative += histogram.buckets[index]!;
+          out.push({ metricName: `${name}_bucket`, labels: { le: bound, route }, value: cumulative });
+        });
+        out.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', route }, value: histogram.count });
+        out.push({ metricName: `${name}_sum`, labels: { route }, value: histogram.sum });
+        out.push({ metricName: `${name}_count`, labels: { route }, value: histogram.count });
+      }
+      return out;
+    };
+    return {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values() }),
+      reset: () => this.latency.clear(),
+    };
+  }
+}
 
 /** Every Prometheus series the proxy exports; one registry per proxy instance (tests run several). */
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'route' | 'code' | 'language' | 'version'>;
-  readonly requestDuration: Histogram<'route'>;
+  private readonly requestStats = new RequestStats();
   readonly kmsCalls: Counter<'provider' | 'operation' | 'outcome'>;
   readonly kmsDuration: Histogram<'provider' | 'operation'>;
   readonly leaseLookups: Counter<'result'>;
@@ -17,25 +97,14 @@ export class ProxyMetrics {
   readonly eventQueueDepth: Gauge;
   readonly events: Counter<'outcome' | 'sink'>;
   readonly checks: Counter<'outcome'>;
-  private readonly requestChildren = new Map<string, { inc: () => void }>();
-  private readonly durationChildren = new Map<string, { observe: (value: number) => void }>();
 
   constructor(snapshotAge: () => number, eventDepth: () => number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tsp_' });
-    this.requests = new Counter({
-      name: 'tsp_requests_total',
-      help: 'API requests by route, protocol code (0 = success) and client language/version',
-      labelNames: ['route', 'code', 'language', 'version'],
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'tsp_request_duration_seconds',
-      help: 'API request latency by route',
-      labelNames: ['route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
+    this.registry.registerMetric(
+      this.requestStats.counterMetric('tsp_requests_total', 'API requests by route, protocol code (0 = success) and client language/version') as never,
+    );
+    this.registry.registerMetric(this.requestStats.histogramMetric('tsp_request_duration_seconds', 'API request latency by route') as never);
     this.kmsCalls = new Counter({
       name: 'tsp_kms_calls_total',
       help: 'KMS call attempts by provider, operation and outcome (ok or the normalised error)',
@@ -87,19 +156,7 @@ export class ProxyMetrics {
 
   /** Request accounting on the hot path: children are cached so no label hashing happens per request. */
   recordRequest(route: string, code: number, language: string, version: string, seconds: number): void {
-    const key = `${route}|${code}|${language}|${version}`;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      child = this.requests.labels(route, String(code), language, version);
-      if (this.requestChildren.size < 10000) this.requestChildren.set(key, child);
-    }
-    child.inc();
-    let duration = this.durationChildren.get(route);
-    if (!duration) {
-      duration = this.requestDuration.labels(route);
-      this.durationChildren.set(route, duration);
-    }
-    duration.observe(seconds);
+    this.requestStats.record(route, code, language, version, seconds);
   }
 
   recordKmsCall(provider: string, operation: string, outcome: string, seconds: number): void {

@@ -4,10 +4,10 @@ import type { ProxyMetrics } from '../metrics.js';
 import type { LoggingConfigEntry, TenantStore } from '../tenant-store.js';
 import { HttpPoster } from './http-post.js';
 import { createSink, SinkError, StdoutSink, type EventSink } from './sinks.js';
-import type { EventRecorder, SecurityEventRecord } from './types.js';
+import { queuedEvent, type EventRecorder, type QueuedEvent, type SecurityEventRecord } from './types.js';
 
 interface TenantQueue {
-  items: SecurityEventRecord[];
+  items: QueuedEvent[];
   oldestAt: number;
   sending: boolean;
 }
@@ -39,7 +39,8 @@ export class EventPipeline implements EventRecorder {
   ) {
     this.stdoutSink = new StdoutSink(stdoutWrite);
     this.poster = new HttpPoster(extraCa, 10_000);
-    this.timer = setInterval(() => this.tick(), Math.max(20, Math.min(250, tuning.eventBatchMaxAgeMs / 2)));
+    // Frequent ticks keep full batches moving (events then die young); the age limit still bounds small batches.
+    this.timer = setInterval(() => this.tick(), Math.max(20, Math.min(50, tuning.eventBatchMaxAgeMs / 2)));
     this.timer.unref();
   }
 
@@ -59,7 +60,7 @@ export class EventPipeline implements EventRecorder {
       return;
     }
     if (queue.items.length === 0) queue.oldestAt = Date.now();
-    queue.items.push(event);
+    queue.items.push(queuedEvent(event));
     this.depth++;
   }
 
@@ -111,7 +112,7 @@ export class EventPipeline implements EventRecorder {
     }
   }
 
-  private async deliver(key: string, batch: SecurityEventRecord[]): Promise<void> {
+  private async deliver(key: string, batch: QueuedEvent[]): Promise<void> {
     const sink = this.sinkFor(key);
     for (let attempt = 1; ; attempt++) {
       try {

@@ -1,6 +1,6 @@
 import { createHmac, createSign } from 'node:crypto';
 import type { LoggingConfig } from './logging-config.js';
-import { eventJson, formatEvent, type SecurityEventRecord } from './types.js';
+import type { QueuedEvent } from './types.js';
 import type { HttpPoster } from './http-post.js';
 
 export class SinkError extends Error {
@@ -12,16 +12,16 @@ export class SinkError extends Error {
 
 export interface EventSink {
   readonly kind: 'stdout' | 'splunk' | 'gcp-logging' | 'webhook';
-  deliver(events: SecurityEventRecord[]): Promise<void>;
+  deliver(events: QueuedEvent[]): Promise<void>;
 }
 
 /** Tenants without a logging config: one JSON line per event on stdout, in one write per batch. */
 export class StdoutSink implements EventSink {
   readonly kind = 'stdout' as const;
   constructor(private readonly write: (text: string) => void) {}
-  deliver(events: SecurityEventRecord[]): Promise<void> {
+  deliver(events: QueuedEvent[]): Promise<void> {
     let text = '';
-    for (const event of events) text += eventJson(event, '"type":"security_event",') + '\n';
+    for (const event of events) text += '{"type":"security_event",' + event.json.slice(1) + '\n';
     this.write(text);
     return Promise.resolve();
   }
@@ -52,10 +52,10 @@ export class SplunkSink implements EventSink {
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/services/collector/event';
     this.url = url.toString();
   }
-  async deliver(events: SecurityEventRecord[]): Promise<void> {
+  async deliver(events: QueuedEvent[]): Promise<void> {
     let body = '';
     for (const event of events) {
-      body += `{"time":${event.timestampMillis / 1000},${this.fixedFields}"event":${eventJson(event)}}\n`;
+      body += `{"time":${event.timestampMillis / 1000},${this.fixedFields}"event":${event.json}}\n`;
     }
     const result = await this.poster.post(this.url, body, { authorization: `Splunk ${this.config.token}`, 'content-type': 'application/json' });
     checkStatus('Splunk HEC', result.status, result.body, result.retryAfterMs);
@@ -98,17 +98,17 @@ export class GcpLoggingSink implements EventSink {
     return this.token.value;
   }
 
-  async deliver(events: SecurityEventRecord[]): Promise<void> {
-    const body = JSON.stringify({
+  async deliver(events: QueuedEvent[]): Promise<void> {
+    const head = JSON.stringify({
       logName: `projects/${this.config.project}/logs/${encodeURIComponent(this.config.logName)}`,
       resource: { type: 'global', labels: { project_id: this.config.project } },
-      entries: events.map((event) => ({
-        timestamp: new Date(event.timestampMillis).toISOString(),
-        severity: event.code ? 'WARNING' : 'INFO',
-        labels: { tenantId: event.tenantId, event: event.event },
-        jsonPayload: formatEvent(event),
-      })),
     });
+    const entries = events.map(
+      (event) =>
+        `{"timestamp":"${new Date(event.timestampMillis).toISOString()}","severity":"${event.failed ? 'WARNING' : 'INFO'}",` +
+        `"labels":${JSON.stringify({ tenantId: event.tenantId, event: event.event })},"jsonPayload":${event.json}}`,
+    );
+    const body = `${head.slice(0, -1)},"entries":[${entries.join(',')}]}`;
     const result = await this.poster.post(`${this.base}/v2/entries:write`, body, {
       authorization: `Bearer ${this.bearer()}`,
       'content-type': 'application/json',
@@ -122,8 +122,8 @@ export class GcpLoggingSink implements EventSink {
 export class WebhookSink implements EventSink {
   readonly kind = 'webhook' as const;
   constructor(private readonly config: Extract<LoggingConfig, { provider: 'webhook' }>, private readonly poster: HttpPoster) {}
-  async deliver(events: SecurityEventRecord[]): Promise<void> {
-    const body = `{"events":[${events.map((event) => eventJson(event)).join(',')}]}`;
+  async deliver(events: QueuedEvent[]): Promise<void> {
+    const body = `{"events":[${events.map((event) => event.json).join(',')}]}`;
     const signature = createHmac('sha256', this.config.hmacSecret).update(body).digest('hex');
     const result = await this.poster.post(this.config.url, body, {
       'content-type': 'application/json',

@@ -18,6 +18,22 @@ export interface EventRecorder {
   record(event: SecurityEventRecord): void;
 }
 
+/**
+ * An event as it waits in a queue: already serialised. Request objects (body, metadata) die young instead of being
+ * kept alive (and promoted to the old generation) until the batch leaves, which keeps GC pauses short under load.
+ */
+export interface QueuedEvent {
+  json: string;
+  tenantId: string;
+  event: string;
+  timestampMillis: number;
+  failed: boolean;
+}
+
+export function queuedEvent(e: SecurityEventRecord): QueuedEvent {
+  return { json: eventJson(e), tenantId: e.tenantId, event: e.event, timestampMillis: e.timestampMillis, failed: e.code !== undefined && e.code !== 0 };
+}
+
 /** The JSON document every sink delivers (one per event). */
 export function formatEvent(e: SecurityEventRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {

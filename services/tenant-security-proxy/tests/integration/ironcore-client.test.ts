@@ -121,6 +121,15 @@ test('key operations emit one security event each, with the caller metadata', as
   expect(line).toMatchObject({ tenantId: 'azure-leased', source: 'proxy', kmsConfigId: 301, leased: true, outcome: 'success' });
 });
 
+test('metrics count requests by route, code and client language/version', async () => {
+  const text = await (await fetch(`${proxy.healthUrl}/metrics`)).text();
+  const wraps = /^tsp_requests_total\{route="document\/wrap",code="0",language="node",version="4\.1\.3"\} (\d+)$/m.exec(text);
+  expect(Number(wraps?.[1])).toBeGreaterThan(0);
+  expect(text).toMatch(/^tsp_request_duration_seconds_count\{route="document\/unwrap"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^tsp_kms_calls_total\{provider="azure",operation="wrap",outcome="ok"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^tsp_lease_lookups_total\{result="hit"\} [1-9]\d*$/m);
+});
+
 test('multi-config tenant: wraps with the primary and unwraps its EDEKs', async () => {
   const encrypted = await client.encryptDocument({ f: Buffer.from('multi') }, meta('multi'));
   const decrypted = await client.decryptDocument(encrypted, meta('multi'));

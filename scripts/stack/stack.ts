@@ -102,8 +102,8 @@ function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, option
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env,
-    // Own process group: stopping the stack reaches whatever the child started (next start forks workers).
-    detached: true,
+    // Same process group as the orchestrator: a Ctrl-C in the terminal, or a kill of the group, reaches every part
+    // even if the orchestrator itself is gone; stop() below also signals each child.
     stdio: options.output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
   });
   if (options.output !== 'inherit') {
@@ -128,9 +128,9 @@ function stopChild(child: Child, graceMs = 8000): Promise<void> {
     proc.once('exit', () => resolve());
     const signal = (name: NodeJS.Signals) => {
       try {
-        process.kill(-proc.pid!, name);
+        proc.kill(name);
       } catch {
-        // the group is gone already
+        // gone already
       }
     };
     signal('SIGTERM');
@@ -138,12 +138,22 @@ function stopChild(child: Child, graceMs = 8000): Promise<void> {
   });
 }
 
+/** A start-up failure with its own explanation (not a transient "not yet"). */
+class StackError extends Error {}
+
 async function waitFor(what: string, check: () => Promise<boolean>, child: Child, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (signal?.aborted) throw new Error(`stopped before ${what}`);
     if (child.process.exitCode !== null || child.process.signalCode !== null) throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) before ${what}`);
-    if (await check().catch(() => false)) return;
+    if (
+      await check().catch((error: unknown) => {
+        if (error instanceof StackError) throw error;
+        return false;
+      })
+    ) {
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${what}: not reached within ${Math.round(timeoutMs / 1000)} s`);
@@ -229,7 +239,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const stop = () =>
     (stopping ??= (async () => {
       rmSync(path.join(options.demoDir, 'stack.json'), { force: true });
-      for (const child of [...children].reverse()) await stopChild(child);
+      await Promise.all(children.map((child) => stopChild(child)));
       await emulators.close();
     })());
   options.signal?.addEventListener('abort', () => void stop(), { once: true });
@@ -280,7 +290,22 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     children.push(proxy);
     const proxyUrl = `http://127.0.0.1:${options.proxyPort}`;
     const proxyHealthUrl = `http://127.0.0.1:${options.proxyHealthPort}`;
-    await waitFor('proxy ready (first snapshot from the broker)', () => httpOk(`${proxyHealthUrl}/ready`), proxy, options.proxyReadyTimeoutMs ?? 60_000, options.signal);
+    await waitFor(
+      'proxy ready (first snapshot from the broker)',
+      async () => {
+        if (await httpOk(`${proxyHealthUrl}/ready`)) return true;
+        const health = (await (await fetch(`${proxyHealthUrl}/health`, { signal: AbortSignal.timeout(2000) })).json()) as { revoked?: boolean };
+        if (health.revoked) {
+          throw new StackError(
+            `the demo's proxy configuration was revoked in the broker, so its proxy can never be ready: start over (remove ${options.demoDir} and ${options.dataDir}) or run a proxy from the .env of a new configuration`,
+          );
+        }
+        return false;
+      },
+      proxy,
+      options.proxyReadyTimeoutMs ?? 60_000,
+      options.signal,
+    );
 
     const stackJson: StackJson = {
       ready: true,

@@ -7,7 +7,7 @@ import { base64UrlDecode, base64UrlEncode, generateKeyPair, open, seal, sealToMa
 import { DocumentMetadata, TenantSecurityClient, type TenantSecurityException } from '@opencmk/tenant-security-client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { proxyEnvText } from '../../scripts/stack/proxy-env';
-import { freePort, millisUntil, repoRoot, spawnManaged, startWholeStack, type ManagedProcess, type RunningStack } from './support/stack';
+import { freePort, millisUntil, repoRoot, spawnManaged, startWholeStack, type ManagedProcess, type RunningStack, type StackPlace } from './support/stack';
 
 // The whole product as `npm start` runs it — emulators, broker (production build), demo data, a proxy started from
 // its .env — with applications calling through @opencmk/tenant-security-client, admins signed in through the real
@@ -15,7 +15,7 @@ import { freePort, millisUntil, repoRoot, spawnManaged, startWholeStack, type Ma
 // goes through the broker's HTTP API with the browser's session, sealing with @opencmk/crypto as the browser
 // islands do.
 
-let system: RunningStack;
+let system: RunningStack & { place: StackPlace; startMs: number };
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 const extraProcesses: ManagedProcess[] = [];
@@ -221,6 +221,28 @@ test('flow 2: a tenant admin enters an AWS KMS config and a Splunk logging confi
     console.log(`test button (${kind}): success in ${result!.latencyMs} ms`);
   }
 }, 120_000);
+
+test('Ctrl-C stops every process; the next start reuses the data and the emulated world, and earlier EDEKs still decrypt', async () => {
+  const client = new TenantSecurityClient(system.stack.proxyUrl, system.stack.apiKey);
+  const made = await Promise.all(
+    (['tenant-aws', 'tenant-gcp', 'tenant-azure'] as const).map(async (tenantId) => ({ tenantId, ...(await client.encryptDocument({ field: Buffer.from(`kept ${tenantId}`) }, metadata(tenantId))) })),
+  );
+  const place = system.place;
+  await system.stopKeepingFiles();
+  const refused = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => false, () => true));
+  expect(await refused(`http://127.0.0.1:${place.ports.broker}/api/health`)).toBe(true);
+  expect(await refused(`${system.stack.proxyHealthUrl}/live`)).toBe(true);
+  expect(await refused(`http://127.0.0.1:${system.world.ports.aws}/__emulator/state`)).toBe(true);
+
+  system = await startWholeStack(480_000, place);
+  console.log(`second start: ready in ${(system.startMs / 1000).toFixed(1)} s`);
+  expect(system.process.output()).not.toContain('first run: creating the demo');
+  const again = new TenantSecurityClient(system.stack.proxyUrl, system.stack.apiKey);
+  for (const { tenantId, encryptedDocument, edek } of made) {
+    const { plaintextDocument } = await again.decryptDocument({ encryptedDocument, edek }, metadata(tenantId));
+    expect(Buffer.from(plaintextDocument.field!).toString()).toBe(`kept ${tenantId}`);
+  }
+}, 600_000);
 
 test('flows 1 and 6: a new proxy configuration from its downloaded .env serves the tenants; the revoked one is not ready within 2 s', async () => {
   const vendor = await signIn(system.demo.vendorAdminEmail);

@@ -49,7 +49,7 @@ export function spawnManaged(args: string[], env: NodeJS.ProcessEnv): ManagedPro
         } catch {
           // gone already
         }
-      }, 10_000).unref();
+      }, 25_000).unref();
     });
   return { child, output: () => output, stop };
 }
@@ -88,13 +88,23 @@ export interface RunningStack {
   /** `POST <emulator>/__emulator/<method>` (the emulators' admin API, what a test does "in the tenant's cloud"). */
   emulator(which: 'aws' | 'azure' | 'sinks', method: string, body: unknown): Promise<unknown>;
   stop(): Promise<void>;
+  /** Ctrl-C for the stack, leaving .data/ and .demo/ for the next start. */
+  stopKeepingFiles(): Promise<void>;
 }
 
 /** `npm start` as a user runs it (`node scripts/start.mjs --stack`), on free ports with fresh data and demo dirs. */
-export async function startWholeStack(timeoutMs: number): Promise<RunningStack> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'opencmk-system-data-'));
-  const demoDir = mkdtempSync(path.join(tmpdir(), 'opencmk-system-demo-'));
-  const [brokerPort, proxyPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+export interface StackPlace {
+  dataDir: string;
+  demoDir: string;
+  ports: { broker: number; proxy: number; health: number };
+}
+
+/** With `again`, a second `npm start` on the same data and demo directories and ports (a user's next day). */
+export async function startWholeStack(timeoutMs: number, again?: StackPlace): Promise<RunningStack & { place: StackPlace; startMs: number }> {
+  const began = performance.now();
+  const dataDir = again?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'opencmk-system-data-'));
+  const demoDir = again?.demoDir ?? mkdtempSync(path.join(tmpdir(), 'opencmk-system-demo-'));
+  const [brokerPort, proxyPort, healthPort] = again ? [again.ports.broker, again.ports.proxy, again.ports.health] : [await freePort(), await freePort(), await freePort()];
   // The stack under test uses its own embedded database and the outbox, whatever the calling shell has set.
   const { DATABASE_URL: _database, SMTP_URL: _smtp, NODE_ENV: _mode, BROKER_URL: _broker, PORT: _port, ...inherited } = process.env;
   const managed = spawnManaged([path.join(repoRoot, 'scripts', 'start.mjs'), '--stack'], {
@@ -108,8 +118,10 @@ export async function startWholeStack(timeoutMs: number): Promise<RunningStack> 
     DEMO_DIR: demoDir,
     NEXT_TELEMETRY_DISABLED: '1',
   } as unknown as NodeJS.ProcessEnv);
+  let keepFiles = false;
   const cleanup = async () => {
     await managed.stop();
+    if (keepFiles) return;
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(demoDir, { recursive: true, force: true });
   };
@@ -148,7 +160,10 @@ export async function startWholeStack(timeoutMs: number): Promise<RunningStack> 
     if (!response.ok) throw new Error(`${method}: ${response.status} ${text}`);
     return text ? JSON.parse(text) : null;
   };
+  const startMs = performance.now() - began;
   return {
+    place: { dataDir, demoDir, ports: { broker: brokerPort, proxy: proxyPort, health: healthPort } },
+    startMs,
     process: managed,
     dataDir,
     demoDir,
@@ -159,6 +174,11 @@ export async function startWholeStack(timeoutMs: number): Promise<RunningStack> 
     emulator,
     stop: async () => {
       agent.destroy();
+      await cleanup();
+    },
+    stopKeepingFiles: async () => {
+      agent.destroy();
+      keepFiles = true;
       await cleanup();
     },
   };

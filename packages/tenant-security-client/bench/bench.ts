@@ -27,7 +27,13 @@ const ironcoreCrypto = require('@ironcorelabs/tenant-security-nodejs/src/kms/Cry
   decryptDocument(document: Record<string, Buffer>, dek: string): Engageable<Record<string, Buffer>>;
 };
 const ironcore = require('@ironcorelabs/tenant-security-nodejs') as {
-  TenantSecurityClient: new (domain: string, apiKey: string) => { encryptDocument(d: Record<string, Buffer>, m: unknown): Promise<unknown>; decryptDocument(d: unknown, m: unknown): Promise<unknown> };
+  TenantSecurityClient: new (
+    domain: string,
+    apiKey: string,
+  ) => {
+    encryptDocument(d: Record<string, Buffer>, m: unknown): Promise<unknown>;
+    decryptDocument(d: unknown, m: unknown): Promise<unknown>;
+  };
   DocumentMetadata: new (tenantId: string, requestingId: string) => unknown;
 };
 interface Engageable<T> {
@@ -72,7 +78,8 @@ function interleavedSync(contenders: Contenders, rounds: number, roundMs: number
       operations.set(name, operations.get(name)! + count);
       elapsed.set(name, elapsed.get(name)! + (now - started));
     }
-    if (round > 0) for (const name of names) results[name]!.push(operations.get(name)! / (Number(elapsed.get(name)!) / 1e9));
+    if (round > 0)
+      for (const name of names) results[name]!.push(operations.get(name)! / (Number(elapsed.get(name)!) / 1e9));
   }
   return results;
 }
@@ -82,7 +89,8 @@ function summary(values: number[]): { min: number; median: number; max: number }
   return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
 }
 
-const format = (value: number, digits = 2) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const format = (value: number, digits = 2) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const formatCount = (value: number) => Math.round(value).toLocaleString('en-US');
 
 /**
@@ -115,7 +123,12 @@ async function interleavedAsync(
 
 function ratioLine(label: string, numerator: number[], denominator: number[], target?: number): string {
   const ratios = summary(numerator.map((value, index) => value / denominator[index]!));
-  const verdict = target === undefined ? '' : ratios.median >= target && ratios.min >= 0.9 * target ? `  ✓ target ${target}` : `  ✗ target ${target}`;
+  const verdict =
+    target === undefined
+      ? ''
+      : ratios.median >= target && ratios.min >= 0.9 * target
+        ? `  ✓ target ${target}`
+        : `  ✗ target ${target}`;
   return `  ${label.padEnd(34)} min ${format(ratios.min)}  median ${format(ratios.median)}  max ${format(ratios.max)}${verdict}`;
 }
 
@@ -171,7 +184,13 @@ function formatFloor(plaintext: Buffer, dekBase64: string, signatureIv: Buffer, 
   return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]);
 }
 
-async function local(fieldSizes: number[], label: string, rounds: number, minMs: number, targets: { vsRaw?: number; vsIronCore?: number }): Promise<string[]> {
+async function local(
+  fieldSizes: number[],
+  label: string,
+  rounds: number,
+  minMs: number,
+  targets: { vsRaw?: number; vsIronCore?: number },
+): Promise<string[]> {
   const document = Object.fromEntries(fieldSizes.map((size, index) => [`field${index}`, randomBytes(size)]));
   const fields = Object.values(document);
   const totalSize = fieldSizes.reduce((sum, size) => sum + size, 0);
@@ -185,39 +204,42 @@ async function local(fieldSizes: number[], label: string, rounds: number, minMs:
   const ironcoreReadsOurs = engageSync(ironcoreCrypto.decryptDocument(ours, sample));
   const weReadIronCores = decryptDocumentFields(theirs, Buffer.from(sample, 'base64'));
   for (const key of Object.keys(document)) {
-    if (!ironcoreReadsOurs[key]!.equals(document[key]!) || !weReadIronCores[key]!.equals(document[key]!)) throw new Error('documents do not interoperate');
+    if (!ironcoreReadsOurs[key]!.equals(document[key]!) || !weReadIronCores[key]!.equals(document[key]!))
+      throw new Error('documents do not interoperate');
   }
   const signatureIv = randomBytes(12);
   const tenantHeader = Buffer.from(`\n\n${TENANT}`);
   const withFloor = fields.length === 1;
 
   const encrypt = interleavedSync(
-      {
-        raw: () => {
-          const key = dek();
-          for (const field of fields) rawEncrypt(field, key);
-        },
-        ours: () => encryptDocumentFields(document, Buffer.from(dek(), 'base64'), TENANT),
-        ironcore: () => engageSync(ironcoreCrypto.encryptDocument(document, dek(), TENANT)),
-        ...(withFloor ? { floor: () => formatFloor(fields[0]!, dek(), signatureIv, tenantHeader) } : {}),
+    {
+      raw: () => {
+        const key = dek();
+        for (const field of fields) rawEncrypt(field, key);
       },
-      rounds,
-      minMs,
+      ours: () => encryptDocumentFields(document, Buffer.from(dek(), 'base64'), TENANT),
+      ironcore: () => engageSync(ironcoreCrypto.encryptDocument(document, dek(), TENANT)),
+      ...(withFloor ? { floor: () => formatFloor(fields[0]!, dek(), signatureIv, tenantHeader) } : {}),
+    },
+    rounds,
+    minMs,
   );
   const rawCiphertexts = fields.map((field) => rawEncrypt(field, sample));
   const decrypt = interleavedSync(
-      {
-        raw: () => {
-          for (const ciphertext of rawCiphertexts) rawDecrypt(ciphertext, sample);
-        },
-        ours: () => decryptDocumentFields(ours, Buffer.from(sample, 'base64')),
-        ironcore: () => engageSync(ironcoreCrypto.decryptDocument(theirs, sample)),
+    {
+      raw: () => {
+        for (const ciphertext of rawCiphertexts) rawDecrypt(ciphertext, sample);
       },
-      rounds,
-      minMs,
+      ours: () => decryptDocumentFields(ours, Buffer.from(sample, 'base64')),
+      ironcore: () => engageSync(ironcoreCrypto.decryptDocument(theirs, sample)),
+    },
+    rounds,
+    minMs,
   );
   const inMegabytes = totalSize >= 1024 * 1024;
-  const perSecond = inMegabytes ? (values: number[]) => values.map((value) => (value * totalSize) / 1e6) : (values: number[]) => values;
+  const perSecond = inMegabytes
+    ? (values: number[]) => values.map((value) => (value * totalSize) / 1e6)
+    : (values: number[]) => values;
   const unit = inMegabytes ? 'MB/s' : 'docs/s';
   return [
     `Local encryption, ${label} (fresh DEK per document, as encryptDocument gets; no proxy call)`,
@@ -228,7 +250,12 @@ async function local(fieldSizes: number[], label: string, rounds: number, minMs:
     ratioLine('(b) / (a)', encrypt['ours']!, encrypt['raw']!, targets.vsRaw),
     ratioLine('(b) / (c)', encrypt['ours']!, encrypt['ironcore']!, targets.vsIronCore),
     ratioLine('(c) / (a)', encrypt['ironcore']!, encrypt['raw']!),
-    ...(withFloor ? [ratioLine('(d) / (a)', encrypt['floor']!, encrypt['raw']!), ratioLine('(d) / (c)', encrypt['floor']!, encrypt['ironcore']!)] : []),
+    ...(withFloor
+      ? [
+          ratioLine('(d) / (a)', encrypt['floor']!, encrypt['raw']!),
+          ratioLine('(d) / (c)', encrypt['floor']!, encrypt['ironcore']!),
+        ]
+      : []),
     `Local decryption, ${label} (header signature verified by (b), not by (c))`,
     countLine('(a) raw GCM', perSecond(decrypt['raw']!), unit),
     countLine('(b) OpenCMK client', perSecond(decrypt['ours']!), unit),
@@ -245,23 +272,40 @@ function overhead(): string[] {
     for (const size of [0, 1024]) {
       const plaintext = randomBytes(size);
       const ours = encryptDocumentFields({ f: plaintext }, dek, tenantId)['f']!.length - size;
-      const theirs = engageSync(ironcoreCrypto.encryptDocument({ f: plaintext }, dek.toString('base64'), tenantId))['f']!.length - size;
-      lines.push(`  tenant id of ${String(tenantId.length).padStart(2)} chars, ${String(size).padStart(4)}-byte field: OpenCMK ${ours}, IronCore ${theirs}${ours <= theirs ? '  ✓' : '  ✗'}`);
+      const theirs =
+        engageSync(ironcoreCrypto.encryptDocument({ f: plaintext }, dek.toString('base64'), tenantId))['f']!.length -
+        size;
+      lines.push(
+        `  tenant id of ${String(tenantId.length).padStart(2)} chars, ${String(size).padStart(4)}-byte field: OpenCMK ${ours}, IronCore ${theirs}${ours <= theirs ? '  ✓' : '  ✗'}`,
+      );
     }
   }
   return lines;
 }
 
 async function streams(): Promise<string[]> {
-  const lines = [`Streams: ${(Number(process.env['STREAM_BYTES'] ?? 1024 ** 3) / 1024 ** 3).toFixed(2)} GiB encrypted and decrypted in one pipeline (separate process, after a 64 MiB warm-up stream)`];
+  const lines = [
+    `Streams: ${(Number(process.env['STREAM_BYTES'] ?? 1024 ** 3) / 1024 ** 3).toFixed(2)} GiB encrypted and decrypted in one pipeline (separate process, after a 64 MiB warm-up stream)`,
+  ];
   for (const kind of ['node', 'web']) {
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'stream-memory.ts'), kind], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+      const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'stream-memory.ts'), kind], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: process.env,
+      });
       let text = '';
       child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`stream benchmark exited with ${code}`))));
+      child.on('exit', (code) =>
+        code === 0 ? resolve(text) : reject(new Error(`stream benchmark exited with ${code}`)),
+      );
     });
-    const result = JSON.parse(output) as { intact: boolean; seconds: number; mbPerSecond: number; rssGrowthMiB: number; rssGrowthFromColdMiB: number };
+    const result = JSON.parse(output) as {
+      intact: boolean;
+      seconds: number;
+      mbPerSecond: number;
+      rssGrowthMiB: number;
+      rssGrowthFromColdMiB: number;
+    };
     lines.push(
       `  ${kind.padEnd(5)} streams: ${format(result.seconds)} s, ${formatCount(result.mbPerSecond)} MB/s, peak RSS growth ${format(result.rssGrowthMiB, 1)} MiB after warm-up ${result.rssGrowthMiB < 64 ? '✓ (< 64)' : '✗ (target < 64)'}, ${format(result.rssGrowthFromColdMiB, 1)} MiB from a cold start, plaintext ${result.intact ? 'intact' : 'CORRUPTED'}`,
     );
@@ -278,7 +322,14 @@ async function startProxyProcess(env: Record<string, string>): Promise<{ url: st
   const args = existsSync(built) ? [built] : ['--import', 'tsx', join(proxyDir, 'src', 'main.ts')];
   const child = spawn(process.execPath, args, {
     cwd: proxyDir,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', ...env, LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/tmp',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      METADATA_SERVER_DETECTION: 'none',
+      ...env,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -320,7 +371,13 @@ function processCpuSeconds(pid: number): number {
 /** CPU per document (µs) of this process and of the proxy process, per contender, over the e2e rounds. */
 const cpuPerDocument: Record<string, { client: number[]; proxy: number[] }> = {};
 
-async function concurrentSlice(label: string, proxyPid: number, call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<{ completed: number; seconds: number }> {
+async function concurrentSlice(
+  label: string,
+  proxyPid: number,
+  call: () => Promise<unknown>,
+  concurrency: number,
+  durationMs: number,
+): Promise<{ completed: number; seconds: number }> {
   let completed = 0;
   const deadline = Date.now() + durationMs;
   const started = process.hrtime.bigint();
@@ -344,7 +401,8 @@ async function concurrentSlice(label: string, proxyPid: number, call: () => Prom
 
 async function endToEnd(): Promise<string[]> {
   // The proxy's own test support: KMS emulators (seeded demo world) and the broker test server.
-  const { startWorld } = (await import('../../../services/tenant-security-proxy/tests/support/world.js')) as typeof import('../../../services/tenant-security-proxy/tests/support/world.js');
+  const { startWorld } =
+    (await import('../../../services/tenant-security-proxy/tests/support/world.js')) as typeof import('../../../services/tenant-security-proxy/tests/support/world.js');
   const world = await startWorld();
   let proxy: { url: string; child: ChildProcess } | undefined;
   try {
@@ -368,11 +426,22 @@ async function endToEnd(): Promise<string[]> {
       }
     }
     const ourSample = await ours.encryptDocument({ f: plaintext }, ourMetadata);
-    const theirSample = (await theirs.encryptDocument({ f: plaintext }, theirMetadata)) as { encryptedDocument: Record<string, Buffer>; edek: string };
+    const theirSample = (await theirs.encryptDocument({ f: plaintext }, theirMetadata)) as {
+      encryptedDocument: Record<string, Buffer>;
+      edek: string;
+    };
     const results = await interleavedAsync(
       {
-        ours: (ms) => concurrentSlice('encrypt ours', pid, () => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, ms),
-        ironcore: (ms) => concurrentSlice('encrypt ironcore', pid, () => theirs.encryptDocument({ f: plaintext }, theirMetadata), 10, ms),
+        ours: (ms) =>
+          concurrentSlice('encrypt ours', pid, () => ours.encryptDocument({ f: plaintext }, ourMetadata), 10, ms),
+        ironcore: (ms) =>
+          concurrentSlice(
+            'encrypt ironcore',
+            pid,
+            () => theirs.encryptDocument({ f: plaintext }, theirMetadata),
+            10,
+            ms,
+          ),
       },
       Math.min(ROUNDS, 5),
       E2E_MS,
@@ -380,7 +449,8 @@ async function endToEnd(): Promise<string[]> {
     const decrypt = await interleavedAsync(
       {
         ours: (ms) => concurrentSlice('decrypt ours', pid, () => ours.decryptDocument(ourSample, ourMetadata), 10, ms),
-        ironcore: (ms) => concurrentSlice('decrypt ironcore', pid, () => theirs.decryptDocument(theirSample, theirMetadata), 10, ms),
+        ironcore: (ms) =>
+          concurrentSlice('decrypt ironcore', pid, () => theirs.decryptDocument(theirSample, theirMetadata), 10, ms),
       },
       Math.min(ROUNDS, 5),
       E2E_MS,
@@ -396,7 +466,8 @@ async function endToEnd(): Promise<string[]> {
       ratioLine('decrypt (b) / (c)', decrypt['ours']!, decrypt['ironcore']!),
       'CPU per document (median µs): client process / proxy process',
       ...Object.entries(cpuPerDocument).map(
-        ([label, cpu]) => `  ${label.padEnd(34)} ${formatCount(summary(cpu.client).median)} / ${formatCount(summary(cpu.proxy).median)}`,
+        ([label, cpu]) =>
+          `  ${label.padEnd(34)} ${formatCount(summary(cpu.client).median)} / ${formatCount(summary(cpu.proxy).median)}`,
       ),
     ];
   } finally {
@@ -408,11 +479,15 @@ async function endToEnd(): Promise<string[]> {
 async function main(): Promise<void> {
   const started = Date.now();
   const print = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n\n`);
-  process.stdout.write(`@opencmk/tenant-security-client benchmark — Node ${process.version}, ${ROUNDS} rounds after a warm-up, ratios per round\n\n`);
+  process.stdout.write(
+    `@opencmk/tenant-security-client benchmark — Node ${process.version}, ${ROUNDS} rounds after a warm-up, ratios per round\n\n`,
+  );
   const parts = new Set((process.env['BENCH_PARTS'] ?? 'local,overhead,streams,e2e').split(','));
   if (parts.has('local')) {
     print(await local([1024], '1 KiB documents of one field', ROUNDS, ROUND_MS, { vsIronCore: 2 }));
-    print(await local([256, 256, 256, 256], '1 KiB documents of four 256-byte fields', ROUNDS, ROUND_MS, { vsIronCore: 2 }));
+    print(
+      await local([256, 256, 256, 256], '1 KiB documents of four 256-byte fields', ROUNDS, ROUND_MS, { vsIronCore: 2 }),
+    );
     print(await local([1024 * 1024], '1 MiB documents of one field', ROUNDS, Math.max(ROUND_MS, 600), { vsRaw: 0.9 }));
   }
   if (parts.has('overhead')) print(overhead());

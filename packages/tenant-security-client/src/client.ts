@@ -6,9 +6,28 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { decryptDocumentFields, encryptDocumentFields, isCiphertext as isV3Ciphertext, toDekBytes, validatePlaintextDocument } from './document-format.js';
-import { TenantSecurityErrorCode, TenantSecurityException, TscException, TspServiceException, exceptionFromCode } from './errors.js';
-import { ProxyTransport, normaliseProxyUrl, parseCallOptions, parseClientOptions, type CallOptions, type TenantSecurityClientOptions } from './http.js';
+import {
+  decryptDocumentFields,
+  encryptDocumentFields,
+  isCiphertext as isV3Ciphertext,
+  toDekBytes,
+  validatePlaintextDocument,
+} from './document-format.js';
+import {
+  TenantSecurityErrorCode,
+  TenantSecurityException,
+  TscException,
+  TspServiceException,
+  exceptionFromCode,
+} from './errors.js';
+import {
+  ProxyTransport,
+  normaliseProxyUrl,
+  parseCallOptions,
+  parseClientOptions,
+  type CallOptions,
+  type TenantSecurityClientOptions,
+} from './http.js';
 import type { DocumentMetadata, EventMetadata, EventMetadataJson, MetadataJson } from './metadata.js';
 import { setOwn } from './own-property.js';
 import { SecurityEvent } from './security-events.js';
@@ -29,8 +48,14 @@ import type {
 const wrapResponse = z.looseObject({ dek: z.string(), edek: z.string() });
 const unwrapResponse = z.looseObject({ dek: z.string() });
 const errorEntry = z.looseObject({ code: z.number(), message: z.string() });
-const batchWrapResponse = z.looseObject({ keys: z.record(z.string(), wrapResponse), failures: z.record(z.string(), errorEntry) });
-const batchUnwrapResponse = z.looseObject({ keys: z.record(z.string(), unwrapResponse), failures: z.record(z.string(), errorEntry) });
+const batchWrapResponse = z.looseObject({
+  keys: z.record(z.string(), wrapResponse),
+  failures: z.record(z.string(), errorEntry),
+});
+const batchUnwrapResponse = z.looseObject({
+  keys: z.record(z.string(), unwrapResponse),
+  failures: z.record(z.string(), errorEntry),
+});
 const anyResponse = z.unknown();
 
 type InputStream = NodeJS.ReadableStream | ReadableStream<Uint8Array>;
@@ -42,7 +67,9 @@ function invalidRequest(message: string): TspServiceException {
 
 function requireMetadata<T extends { toJsonStructure(): MetadataJson }>(metadata: T, what: string): MetadataJson {
   if (metadata === null || typeof metadata !== 'object' || typeof metadata.toJsonStructure !== 'function') {
-    throw invalidRequest(`${what} must be a ${what === 'EventMetadata' ? 'EventMetadata' : 'DocumentMetadata'} instance.`);
+    throw invalidRequest(
+      `${what} must be a ${what === 'EventMetadata' ? 'EventMetadata' : 'DocumentMetadata'} instance.`,
+    );
   }
   return metadata.toJsonStructure();
 }
@@ -72,7 +99,10 @@ function dekFromProxy(dek: string): Buffer {
   try {
     return toDekBytes(dek);
   } catch {
-    throw new TspServiceException(TenantSecurityErrorCode.UNKNOWN_ERROR, 'The Tenant Security Proxy returned a DEK that is not 32 bytes.');
+    throw new TspServiceException(
+      TenantSecurityErrorCode.UNKNOWN_ERROR,
+      'The Tenant Security Proxy returned a DEK that is not 32 bytes.',
+    );
   }
 }
 
@@ -85,27 +115,45 @@ function isWebWritable(stream: unknown): stream is WritableStream<Uint8Array> {
 }
 
 function isNodeReadable(stream: unknown): stream is NodeJS.ReadableStream {
-  return typeof (stream as NodeJS.ReadableStream | undefined)?.pipe === 'function' && typeof (stream as NodeJS.ReadableStream).on === 'function';
+  return (
+    typeof (stream as NodeJS.ReadableStream | undefined)?.pipe === 'function' &&
+    typeof (stream as NodeJS.ReadableStream).on === 'function'
+  );
 }
 
 function isNodeWritable(stream: unknown): stream is NodeJS.WritableStream {
-  return typeof (stream as NodeJS.WritableStream | undefined)?.write === 'function' && typeof (stream as NodeJS.WritableStream).on === 'function';
+  return (
+    typeof (stream as NodeJS.WritableStream | undefined)?.write === 'function' &&
+    typeof (stream as NodeJS.WritableStream).on === 'function'
+  );
 }
 
 function requireStreams(input: unknown, output: unknown): void {
-  if (!isWebReadable(input) && !isNodeReadable(input)) throw invalidRequest('The input must be a Node Readable or a Web ReadableStream.');
-  if (!isWebWritable(output) && !isNodeWritable(output)) throw invalidRequest('The output must be a Node Writable or a Web WritableStream.');
+  if (!isWebReadable(input) && !isNodeReadable(input))
+    throw invalidRequest('The input must be a Node Readable or a Web ReadableStream.');
+  if (!isWebWritable(output) && !isNodeWritable(output))
+    throw invalidRequest('The output must be a Node Writable or a Web WritableStream.');
 }
 
 /** Pipes `input` through `core` into `output`, Web to Web natively, anything else through Node streams. */
-async function runStream(core: StreamCore, input: InputStream, output: OutputStream, failureCode: TenantSecurityErrorCode, signal?: AbortSignal): Promise<void> {
+async function runStream(
+  core: StreamCore,
+  input: InputStream,
+  output: OutputStream,
+  failureCode: TenantSecurityErrorCode,
+  signal?: AbortSignal,
+): Promise<void> {
   try {
     if (isWebReadable(input) && isWebWritable(output)) {
       await input.pipeThrough(webTransform(core)).pipeTo(output, signal ? { signal } : {});
       return;
     }
-    const source = isWebReadable(input) ? Readable.fromWeb(input as import('node:stream/web').ReadableStream) : (input as NodeJS.ReadableStream);
-    const sink = isWebWritable(output) ? Writable.fromWeb(output as import('node:stream/web').WritableStream) : (output as NodeJS.WritableStream);
+    const source = isWebReadable(input)
+      ? Readable.fromWeb(input as import('node:stream/web').ReadableStream)
+      : (input as NodeJS.ReadableStream);
+    const sink = isWebWritable(output)
+      ? Writable.fromWeb(output as import('node:stream/web').WritableStream)
+      : (output as NodeJS.WritableStream);
     await pipeline(source, nodeTransform(core), sink, signal ? { signal } : {});
   } catch (error) {
     if (error instanceof TenantSecurityException) throw error;
@@ -133,7 +181,11 @@ type BatchKeys<K> = { keys: Record<string, K>; failures: Record<string, { code: 
  * Runs `work` for each document that got a key; proxy failures, missing answers and local failures become
  * failures of that document only. Batch failures carry no HTTP status (PROTOCOL.md §1.2).
  */
-function perDocument<K, T>(ids: string[], batch: BatchKeys<K>, work: (documentId: string, key: K) => T): BatchResult<T> {
+function perDocument<K, T>(
+  ids: string[],
+  batch: BatchKeys<K>,
+  work: (documentId: string, key: K) => T,
+): BatchResult<T> {
   const entries: Record<string, T | TenantSecurityException> = {};
   for (const documentId of ids) {
     const failure = Object.hasOwn(batch.failures, documentId) ? batch.failures[documentId] : undefined;
@@ -141,7 +193,14 @@ function perDocument<K, T>(ids: string[], batch: BatchKeys<K>, work: (documentId
     if (failure) {
       setOwn(entries, documentId, exceptionFromCode(failure.code, failure.message));
     } else if (key === undefined) {
-      setOwn(entries, documentId, new TspServiceException(TenantSecurityErrorCode.UNKNOWN_ERROR, 'The Tenant Security Proxy returned neither a key nor a failure for this document.'));
+      setOwn(
+        entries,
+        documentId,
+        new TspServiceException(
+          TenantSecurityErrorCode.UNKNOWN_ERROR,
+          'The Tenant Security Proxy returned neither a key nor a failure for this document.',
+        ),
+      );
     } else {
       try {
         setOwn(entries, documentId, work(documentId, key));
@@ -181,7 +240,11 @@ export class TenantSecurityClient {
   /** True when `bytes` starts like a v3 document: longer than 7 bytes, 0x03, "IRON". */
   isCiphertext = (bytes: Uint8Array): boolean => bytes instanceof Uint8Array && isV3Ciphertext(bytes);
 
-  encryptDocument = async (document: PlaintextDocument, metadata: DocumentMetadata, options?: CallOptions): Promise<EncryptedDocumentWithEdek> => {
+  encryptDocument = async (
+    document: PlaintextDocument,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<EncryptedDocumentWithEdek> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     // Refuse bad input before asking the proxy for a key (and logging a wrap event for nothing).
@@ -190,30 +253,60 @@ export class TenantSecurityClient {
     return { edek, encryptedDocument: encryptDocumentFields(document, dekFromProxy(dek), body.tenantId, true) };
   };
 
-  encryptDocumentWithExistingKey = async (document: PlaintextDocumentWithEdek, metadata: DocumentMetadata, options?: CallOptions): Promise<EncryptedDocumentWithEdek> => {
+  encryptDocumentWithExistingKey = async (
+    document: PlaintextDocumentWithEdek,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<EncryptedDocumentWithEdek> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     const entry = requireEntryWithEdek<PlaintextDocumentWithEdek>(document, 'document', 'plaintextDocument');
     validatePlaintextDocument(entry.plaintextDocument);
-    const { dek } = await this.transport.post('document/unwrap', { ...body, encryptedDocumentKey: entry.edek }, unwrapResponse, callOptions);
-    return { edek: entry.edek, encryptedDocument: encryptDocumentFields(entry.plaintextDocument, dekFromProxy(dek), body.tenantId, true) };
+    const { dek } = await this.transport.post(
+      'document/unwrap',
+      { ...body, encryptedDocumentKey: entry.edek },
+      unwrapResponse,
+      callOptions,
+    );
+    return {
+      edek: entry.edek,
+      encryptedDocument: encryptDocumentFields(entry.plaintextDocument, dekFromProxy(dek), body.tenantId, true),
+    };
   };
 
-  decryptDocument = async (encryptedDoc: EncryptedDocumentWithEdek, metadata: DocumentMetadata, options?: CallOptions): Promise<PlaintextDocumentWithEdek> => {
+  decryptDocument = async (
+    encryptedDoc: EncryptedDocumentWithEdek,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<PlaintextDocumentWithEdek> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     const entry = requireEntryWithEdek<EncryptedDocumentWithEdek>(encryptedDoc, 'document', 'encryptedDocument');
-    const { dek } = await this.transport.post('document/unwrap', { ...body, encryptedDocumentKey: entry.edek }, unwrapResponse, callOptions);
+    const { dek } = await this.transport.post(
+      'document/unwrap',
+      { ...body, encryptedDocumentKey: entry.edek },
+      unwrapResponse,
+      callOptions,
+    );
     return { edek: entry.edek, plaintextDocument: decryptDocumentFields(entry.encryptedDocument, dekFromProxy(dek)) };
   };
 
-  encryptDocumentBatch = async (documentList: PlaintextDocumentCollection, metadata: DocumentMetadata, options?: CallOptions): Promise<BatchResult<EncryptedDocumentWithEdek>> => {
+  encryptDocumentBatch = async (
+    documentList: PlaintextDocumentCollection,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<BatchResult<EncryptedDocumentWithEdek>> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     const documents = requireCollection(documentList, 'documentList') as PlaintextDocumentCollection;
     const documentIds = Object.keys(documents);
     if (documentIds.length === 0) return emptyBatch();
-    const batch = await this.transport.post('document/batch-wrap', { ...body, documentIds }, batchWrapResponse, callOptions);
+    const batch = await this.transport.post(
+      'document/batch-wrap',
+      { ...body, documentIds },
+      batchWrapResponse,
+      callOptions,
+    );
     return perDocument(documentIds, batch, (documentId, key) => ({
       edek: key.edek,
       encryptedDocument: encryptDocumentFields(documents[documentId]!, dekFromProxy(key.dek), body.tenantId),
@@ -231,36 +324,78 @@ export class TenantSecurityClient {
     const documentIds = Object.keys(documents);
     if (documentIds.length === 0) return emptyBatch();
     const edeks: Record<string, string> = {};
-    for (const documentId of documentIds) setOwn(edeks, documentId, requireEntryWithEdek<PlaintextDocumentWithEdek>(documents[documentId], documentId, 'plaintextDocument').edek);
-    const batch = await this.transport.post('document/batch-unwrap', { ...body, edeks }, batchUnwrapResponse, callOptions);
+    for (const documentId of documentIds)
+      setOwn(
+        edeks,
+        documentId,
+        requireEntryWithEdek<PlaintextDocumentWithEdek>(documents[documentId], documentId, 'plaintextDocument').edek,
+      );
+    const batch = await this.transport.post(
+      'document/batch-unwrap',
+      { ...body, edeks },
+      batchUnwrapResponse,
+      callOptions,
+    );
     return perDocument(documentIds, batch, (documentId, key) => ({
       edek: edeks[documentId]!,
-      encryptedDocument: encryptDocumentFields((documents[documentId] as PlaintextDocumentWithEdek).plaintextDocument, dekFromProxy(key.dek), body.tenantId),
+      encryptedDocument: encryptDocumentFields(
+        (documents[documentId] as PlaintextDocumentWithEdek).plaintextDocument,
+        dekFromProxy(key.dek),
+        body.tenantId,
+      ),
     }));
   };
 
-  decryptDocumentBatch = async (documentList: EncryptedDocumentWithEdekCollection, metadata: DocumentMetadata, options?: CallOptions): Promise<BatchResult<PlaintextDocumentWithEdek>> => {
+  decryptDocumentBatch = async (
+    documentList: EncryptedDocumentWithEdekCollection,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<BatchResult<PlaintextDocumentWithEdek>> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     const documents = requireCollection(documentList, 'documentList');
     const documentIds = Object.keys(documents);
     if (documentIds.length === 0) return emptyBatch();
     const edeks: Record<string, string> = {};
-    for (const documentId of documentIds) setOwn(edeks, documentId, requireEntryWithEdek<EncryptedDocumentWithEdek>(documents[documentId], documentId, 'encryptedDocument').edek);
-    const batch = await this.transport.post('document/batch-unwrap', { ...body, edeks }, batchUnwrapResponse, callOptions);
+    for (const documentId of documentIds)
+      setOwn(
+        edeks,
+        documentId,
+        requireEntryWithEdek<EncryptedDocumentWithEdek>(documents[documentId], documentId, 'encryptedDocument').edek,
+      );
+    const batch = await this.transport.post(
+      'document/batch-unwrap',
+      { ...body, edeks },
+      batchUnwrapResponse,
+      callOptions,
+    );
     return perDocument(documentIds, batch, (documentId, key) => ({
       edek: edeks[documentId]!,
-      plaintextDocument: decryptDocumentFields((documents[documentId] as EncryptedDocumentWithEdek).encryptedDocument, dekFromProxy(key.dek)),
+      plaintextDocument: decryptDocumentFields(
+        (documents[documentId] as EncryptedDocumentWithEdek).encryptedDocument,
+        dekFromProxy(key.dek),
+      ),
     }));
   };
 
   /** Re-wraps a document's key for `newTenantId` (which may be the same tenant: re-wrap under its current primary KMS). */
-  rekeyEdek = async (edek: Base64String, newTenantId: string, metadata: DocumentMetadata, options?: CallOptions): Promise<Base64String> => {
+  rekeyEdek = async (
+    edek: Base64String,
+    newTenantId: string,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<Base64String> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     requireEdek(edek);
-    if (typeof newTenantId !== 'string' || newTenantId.length === 0) throw invalidRequest('newTenantId must be a non-empty string.');
-    const response = await this.transport.post('document/rekey', { ...body, encryptedDocumentKey: edek, newTenantId }, wrapResponse, callOptions);
+    if (typeof newTenantId !== 'string' || newTenantId.length === 0)
+      throw invalidRequest('newTenantId must be a non-empty string.');
+    const response = await this.transport.post(
+      'document/rekey',
+      { ...body, encryptedDocumentKey: edek, newTenantId },
+      wrapResponse,
+      callOptions,
+    );
     return response.edek;
   };
 
@@ -268,13 +403,24 @@ export class TenantSecurityClient {
    * Encrypts a stream (Node Readable or Web ReadableStream) into another (Node Writable or Web WritableStream) in
    * constant memory, in the same layout as a document field.
    */
-  encryptStream = async (inputStream: InputStream, outputStream: OutputStream, metadata: DocumentMetadata, options?: CallOptions): Promise<StreamingResponse> => {
+  encryptStream = async (
+    inputStream: InputStream,
+    outputStream: OutputStream,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<StreamingResponse> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     requireStreams(inputStream, outputStream);
     const { dek, edek } = await this.transport.post('document/wrap', body, wrapResponse, callOptions);
     const core = new StreamEncryptor(dekFromProxy(dek), body.tenantId);
-    await runStream(core, inputStream, outputStream, TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, callOptions.signal);
+    await runStream(
+      core,
+      inputStream,
+      outputStream,
+      TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+      callOptions.signal,
+    );
     return { edek };
   };
 
@@ -282,23 +428,47 @@ export class TenantSecurityClient {
    * Decrypts a stream written by `encryptStream` (of either client). Plaintext is written before the final tag is
    * checked; when this rejects, discard what was written.
    */
-  decryptStream = async (edek: Base64String, inputStream: InputStream, outputStream: OutputStream, metadata: DocumentMetadata, options?: CallOptions): Promise<StreamingResponse> => {
+  decryptStream = async (
+    edek: Base64String,
+    inputStream: InputStream,
+    outputStream: OutputStream,
+    metadata: DocumentMetadata,
+    options?: CallOptions,
+  ): Promise<StreamingResponse> => {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     requireEdek(edek);
     requireStreams(inputStream, outputStream);
-    const { dek } = await this.transport.post('document/unwrap', { ...body, encryptedDocumentKey: edek }, unwrapResponse, callOptions);
-    await runStream(new StreamDecryptor(dekFromProxy(dek)), inputStream, outputStream, TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED, callOptions.signal);
+    const { dek } = await this.transport.post(
+      'document/unwrap',
+      { ...body, encryptedDocumentKey: edek },
+      unwrapResponse,
+      callOptions,
+    );
+    await runStream(
+      new StreamDecryptor(dekFromProxy(dek)),
+      inputStream,
+      outputStream,
+      TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED,
+      callOptions.signal,
+    );
     return { edek };
   };
 
   /** Sends a security event to the tenant's logging (the proxy accepts it asynchronously). */
   logSecurityEvent = async (event: SecurityEvent, metadata: EventMetadata, options?: CallOptions): Promise<void> => {
     if (!(event instanceof SecurityEvent) && typeof (event as SecurityEvent | undefined)?.getFlatEvent !== 'function') {
-      throw invalidRequest('event must be a SecurityEvent (UserEvent.LOGIN, DataEvent.EXPORT, new CustomSecurityEvent("NAME"), …).');
+      throw invalidRequest(
+        'event must be a SecurityEvent (UserEvent.LOGIN, DataEvent.EXPORT, new CustomSecurityEvent("NAME"), …).',
+      );
     }
     const body = requireMetadata(metadata, 'EventMetadata') as EventMetadataJson;
     const callOptions = parseCallOptions(options);
-    await this.transport.post('event/security-event', { ...body, iclFields: { ...body.iclFields, event: event.getFlatEvent() } }, anyResponse, callOptions);
+    await this.transport.post(
+      'event/security-event',
+      { ...body, iclFields: { ...body.iclFields, event: event.getFlatEvent() } },
+      anyResponse,
+      callOptions,
+    );
   };
 }

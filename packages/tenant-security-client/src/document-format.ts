@@ -47,11 +47,7 @@ export function writeRandomIv(target: Uint8Array, offset: number): void {
 
 function hasDocumentPrefix(bytes: Uint8Array): boolean {
   return (
-    bytes[0] === DOCUMENT_VERSION &&
-    bytes[1] === 0x49 &&
-    bytes[2] === 0x52 &&
-    bytes[3] === 0x4f &&
-    bytes[4] === 0x4e
+    bytes[0] === DOCUMENT_VERSION && bytes[1] === 0x49 && bytes[2] === 0x52 && bytes[3] === 0x4f && bytes[4] === 0x4e
   );
 }
 
@@ -60,9 +56,13 @@ export function isCiphertext(bytes: Uint8Array): boolean {
 }
 
 export function toDekBytes(dek: Uint8Array | string): Buffer {
-  const bytes = typeof dek === 'string' ? Buffer.from(dek, 'base64') : Buffer.from(dek.buffer, dek.byteOffset, dek.byteLength);
+  const bytes =
+    typeof dek === 'string' ? Buffer.from(dek, 'base64') : Buffer.from(dek.buffer, dek.byteOffset, dek.byteLength);
   if (bytes.length !== DEK_LENGTH) {
-    throw new TscException(TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, `A DEK must be ${DEK_LENGTH} bytes, got ${bytes.length}.`);
+    throw new TscException(
+      TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+      `A DEK must be ${DEK_LENGTH} bytes, got ${bytes.length}.`,
+    );
   }
   return bytes;
 }
@@ -96,10 +96,16 @@ function headerTemplateFor(tenantId: string): TenantHeaderTemplate {
   const saasShieldBytes = toBinary(SaaSShieldHeaderSchema, saasShield);
   const headerBytes = toBinary(
     v3DocumentHeaderSchema,
-    create(v3DocumentHeaderSchema, { sig: new Uint8Array(SIGNATURE_LENGTH), header: { case: 'saasShield', value: saasShield } }),
+    create(v3DocumentHeaderSchema, {
+      sig: new Uint8Array(SIGNATURE_LENGTH),
+      header: { case: 'saasShield', value: saasShield },
+    }),
   );
   if (headerBytes.length > MAX_HEADER_LENGTH) {
-    throw new TscException(TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, 'The tenant id is too long to fit in a document header.');
+    throw new TscException(
+      TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+      'The tenant id is too long to fit in a document header.',
+    );
   }
   // Guard the fixed-offset assumption against a future encoder that orders fields differently.
   if (headerBytes[0] !== 0x0a || headerBytes[1] !== SIGNATURE_LENGTH) {
@@ -155,7 +161,11 @@ const ENCRYPT_SLICE = 64 * 1024;
  * `header || IV || AES-256-GCM(dek, IV, plaintext) || tag` in one allocation. `header` is either the bytes of an
  * existing header or, for a document's first field, the tenant's template: then the header is signed in place.
  */
-export function encryptFieldWithHeader(plaintext: Uint8Array, dek: Uint8Array, header: Uint8Array | TenantHeaderTemplate): Buffer {
+export function encryptFieldWithHeader(
+  plaintext: Uint8Array,
+  dek: Uint8Array,
+  header: Uint8Array | TenantHeaderTemplate,
+): Buffer {
   const headerSize = header instanceof Uint8Array ? header.length : header.prefix.length;
   const ivOffset = headerSize;
   const ciphertextOffset = ivOffset + IV_LENGTH;
@@ -177,7 +187,6 @@ export function encryptFieldWithHeader(plaintext: Uint8Array, dek: Uint8Array, h
   return output;
 }
 
-
 export function alreadyEncryptedError(fieldIds: string[]): TscException {
   return new TscException(
     TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
@@ -186,20 +195,32 @@ export function alreadyEncryptedError(fieldIds: string[]): TscException {
 }
 
 /** Refuses anything but a plain object of byte arrays, naming the offending fields. */
-export function assertDocumentFields(document: unknown, code: TenantSecurityErrorCode, what: string): asserts document is Record<string, Uint8Array> {
+export function assertDocumentFields(
+  document: unknown,
+  code: TenantSecurityErrorCode,
+  what: string,
+): asserts document is Record<string, Uint8Array> {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new TscException(code, `${what} must be an object mapping field names to Uint8Array/Buffer values.`);
   }
-  const invalid = Object.keys(document).filter((key) => !((document as Record<string, unknown>)[key] instanceof Uint8Array));
+  const invalid = Object.keys(document).filter(
+    (key) => !((document as Record<string, unknown>)[key] instanceof Uint8Array),
+  );
   if (invalid.length > 0) {
-    throw new TscException(code, `${what} fields must be Uint8Array/Buffer values; invalid: ${invalid.map((id) => `\`${id}\``).join(', ')}`);
+    throw new TscException(
+      code,
+      `${what} fields must be Uint8Array/Buffer values; invalid: ${invalid.map((id) => `\`${id}\``).join(', ')}`,
+    );
   }
 }
 
 /** Refuses a document that is not a map of byte arrays, or with fields that already are ciphertext (code 901). */
 export function validatePlaintextDocument(document: unknown): asserts document is Record<string, Uint8Array> {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
-    throw new TscException(TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, 'A document must be an object mapping field names to Uint8Array/Buffer values.');
+    throw new TscException(
+      TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+      'A document must be an object mapping field names to Uint8Array/Buffer values.',
+    );
   }
   // One pass for the common case; the error paths below go back to name every offending field.
   let clean = true;
@@ -216,7 +237,12 @@ export function validatePlaintextDocument(document: unknown): asserts document i
 }
 
 /** Encrypts every field with one DEK and one shared signed header, refusing fields that are already ciphertext. */
-export function encryptDocumentFields(document: Record<string, Uint8Array>, dek: Uint8Array, tenantId: string, validated = false): Record<string, Buffer> {
+export function encryptDocumentFields(
+  document: Record<string, Uint8Array>,
+  dek: Uint8Array,
+  tenantId: string,
+  validated = false,
+): Record<string, Buffer> {
   if (!validated) validatePlaintextDocument(document);
   const fieldIds = Object.keys(document);
   const encrypted: Record<string, Buffer> = {};
@@ -226,7 +252,8 @@ export function encryptDocumentFields(document: Record<string, Uint8Array>, dek:
   const first = encryptFieldWithHeader(document[fieldIds[0]!]!, dek, template);
   setOwn(encrypted, fieldIds[0]!, first);
   const header = first.subarray(0, template.prefix.length);
-  for (let index = 1; index < fieldIds.length; index += 1) setOwn(encrypted, fieldIds[index]!, encryptFieldWithHeader(document[fieldIds[index]!]!, dek, header));
+  for (let index = 1; index < fieldIds.length; index += 1)
+    setOwn(encrypted, fieldIds[index]!, encryptFieldWithHeader(document[fieldIds[index]!]!, dek, header));
   return encrypted;
 }
 
@@ -270,7 +297,8 @@ export function parseDocumentHeader(headerBytes: Uint8Array): ParsedDocumentHead
   } catch {
     throw invalidDocument();
   }
-  if (header.header.case !== 'saasShield' || hasUnknownFields(header) || hasUnknownFields(header.header.value)) throw invalidDocument();
+  if (header.header.case !== 'saasShield' || hasUnknownFields(header) || hasUnknownFields(header.header.value))
+    throw invalidDocument();
   const tenantId = header.header.value.tenantId;
   if (header.sig.length === SIGNATURE_LENGTH) {
     const template = headerTemplateFor(tenantId);
@@ -279,12 +307,19 @@ export function parseDocumentHeader(headerBytes: Uint8Array): ParsedDocumentHead
     const canonical =
       headerBytes.length === template.prefix.length - FIXED_HEADER_LENGTH &&
       sameBytes(headerBytes, 0, template.prefix, FIXED_HEADER_LENGTH, signatureStart) &&
-      sameBytes(headerBytes, signatureEnd, template.prefix, template.signatureOffset + SIGNATURE_LENGTH, headerBytes.length - signatureEnd);
+      sameBytes(
+        headerBytes,
+        signatureEnd,
+        template.prefix,
+        template.signatureOffset + SIGNATURE_LENGTH,
+        headerBytes.length - signatureEnd,
+      );
     if (!canonical) throw invalidDocument('The document header is not canonically encoded.');
     return { tenantId, sig: header.sig, saasShieldBytes: template.saasShieldBytes };
   }
   if (header.sig.length !== 0) throw invalidDocument('The document header signature has the wrong length.');
-  if (Buffer.compare(toBinary(v3DocumentHeaderSchema, header), headerBytes) !== 0) throw invalidDocument('The document header is not canonically encoded.');
+  if (Buffer.compare(toBinary(v3DocumentHeaderSchema, header), headerBytes) !== 0)
+    throw invalidDocument('The document header is not canonically encoded.');
   return { tenantId, sig: header.sig, saasShieldBytes: toBinary(SaaSShieldHeaderSchema, header.header.value) };
 }
 
@@ -294,7 +329,10 @@ export function verifyDocumentHeader(header: ParsedDocumentHeader, dek: Uint8Arr
   const expected = signatureTag(dek, header.sig.subarray(0, IV_LENGTH), header.saasShieldBytes);
   // Constant-time: the tag is a MAC (NIST SP 800-38D §7.3 step 7 compares tags).
   if (!timingSafeEqual(expected, header.sig.subarray(IV_LENGTH))) {
-    throw new TscException(TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED, 'Invalid DEK provided to decrypt this document');
+    throw new TscException(
+      TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED,
+      'Invalid DEK provided to decrypt this document',
+    );
   }
 }
 
@@ -323,13 +361,18 @@ export function decryptField(field: Uint8Array, dek: Uint8Array, verifiedHeaders
   const ivEnd = bodyOffset + IV_LENGTH;
   const tagStart = field.length - TAG_LENGTH;
   try {
-    const decipher = createDecipheriv(AES_ALGORITHM, dek, field.subarray(bodyOffset, ivEnd), { authTagLength: TAG_LENGTH });
+    const decipher = createDecipheriv(AES_ALGORITHM, dek, field.subarray(bodyOffset, ivEnd), {
+      authTagLength: TAG_LENGTH,
+    });
     decipher.setAuthTag(field.subarray(tagStart));
     const plaintext = decipher.update(field.subarray(ivEnd, tagStart));
     decipher.final();
     return plaintext;
   } catch {
-    throw new TscException(TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED, 'Unable to decrypt the document: it failed to authenticate with the provided DEK.');
+    throw new TscException(
+      TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED,
+      'Unable to decrypt the document: it failed to authenticate with the provided DEK.',
+    );
   }
 }
 
@@ -337,6 +380,7 @@ export function decryptDocumentFields(document: Record<string, Uint8Array>, dek:
   assertDocumentFields(document, TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED, 'An encrypted document');
   const verifiedHeaders: Uint8Array[] = [];
   const plaintext: Record<string, Buffer> = {};
-  for (const fieldId of Object.keys(document)) setOwn(plaintext, fieldId, decryptField(document[fieldId]!, dek, verifiedHeaders));
+  for (const fieldId of Object.keys(document))
+    setOwn(plaintext, fieldId, decryptField(document[fieldId]!, dek, verifiedHeaders));
   return plaintext;
 }

@@ -43,7 +43,9 @@ const DEFAULT_MAX_SOCKETS = 64;
 const optionsSchema = z
   .object({
     timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
-    fetch: z.custom<FetchLike>((value) => typeof value === 'function', { error: 'fetch must be a function.' }).optional(),
+    fetch: z
+      .custom<FetchLike>((value) => typeof value === 'function', { error: 'fetch must be a function.' })
+      .optional(),
     keepAlive: z.boolean().optional(),
     maxSockets: z.number().int().positive().optional(),
     allowInsecureHttp: z.boolean().optional(),
@@ -52,7 +54,9 @@ const optionsSchema = z
 
 const callOptionsSchema = z
   .object({
-    signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, { error: 'signal must be an AbortSignal.' }).optional(),
+    signal: z
+      .custom<AbortSignal>((value) => value instanceof AbortSignal, { error: 'signal must be an AbortSignal.' })
+      .optional(),
     timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
   })
   .strict();
@@ -95,7 +99,8 @@ export function normaliseProxyUrl(proxyUrl: unknown, allowInsecureHttp = false):
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new Error(`The TSP Domain must use https:// (or http:// to a loopback address), got "${url.protocol}".`);
   }
-  if (url.username || url.password) throw new Error('The TSP Domain must not contain credentials; pass the API key separately.');
+  if (url.username || url.password)
+    throw new Error('The TSP Domain must not contain credentials; pass the API key separately.');
   if (url.search || url.hash) throw new Error('The TSP Domain must not contain a query or fragment.');
   if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
     throw new Error(
@@ -126,11 +131,20 @@ export function interpretResponse<T>(response: ProxyResponse, schema: z.ZodType<
   try {
     json = JSON.parse(response.text);
   } catch {
-    throw new TspServiceException(TenantSecurityErrorCode.UNKNOWN_ERROR, 'Unknown response from Tenant Security Proxy', response.status);
+    throw new TspServiceException(
+      TenantSecurityErrorCode.UNKNOWN_ERROR,
+      'Unknown response from Tenant Security Proxy',
+      response.status,
+    );
   }
   if (!ok) {
     const error = errorBodySchema.safeParse(json);
-    if (!error.success) throw new TspServiceException(TenantSecurityErrorCode.UNKNOWN_ERROR, 'Unknown response from Tenant Security Proxy', response.status);
+    if (!error.success)
+      throw new TspServiceException(
+        TenantSecurityErrorCode.UNKNOWN_ERROR,
+        'Unknown response from Tenant Security Proxy',
+        response.status,
+      );
     throw exceptionFromCode(error.data.code, error.data.message, response.status);
   }
   const parsed = schema.safeParse(json);
@@ -145,7 +159,10 @@ export function interpretResponse<T>(response: ProxyResponse, schema: z.ZodType<
 }
 
 /** Ties a per-call deadline and the caller's signal to one AbortSignal, with a cleanup. */
-function callSignal(timeoutMs: number, callerSignal?: AbortSignal): { signal: AbortSignal; done(): void; timedOut(): boolean } {
+function callSignal(
+  timeoutMs: number,
+  callerSignal?: AbortSignal,
+): { signal: AbortSignal; done(): void; timedOut(): boolean } {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -190,7 +207,10 @@ export class ProxyTransport {
       this.fetchImpl = options.fetch;
     } else {
       // pipelining 1 = one request at a time per kept-alive connection; 0 = a new connection per request.
-      this.pool = new Pool(target.origin, { connections: options.maxSockets ?? DEFAULT_MAX_SOCKETS, pipelining: options.keepAlive === false ? 0 : 1 });
+      this.pool = new Pool(target.origin, {
+        connections: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
+        pipelining: options.keepAlive === false ? 0 : 1,
+      });
     }
   }
 
@@ -208,14 +228,27 @@ export class ProxyTransport {
     return interpretResponse(response, schema);
   }
 
-  private async viaFetch(route: string, payload: string, timeoutMs: number, callerSignal?: AbortSignal): Promise<ProxyResponse> {
+  private async viaFetch(
+    route: string,
+    payload: string,
+    timeoutMs: number,
+    callerSignal?: AbortSignal,
+  ): Promise<ProxyResponse> {
     const call = callSignal(timeoutMs, callerSignal);
     try {
-      const response = await this.fetchImpl!(`${this.baseUrl}/api/1/${route}`, { method: 'POST', headers: this.headers, body: payload, signal: call.signal });
+      const response = await this.fetchImpl!(`${this.baseUrl}/api/1/${route}`, {
+        method: 'POST',
+        headers: this.headers,
+        body: payload,
+        signal: call.signal,
+      });
       return { status: response.status, text: await response.text() };
     } catch (error) {
       if (call.signal.aborted) {
-        throw unableToMakeRequest(call.timedOut() ? (call.signal.reason as Error).message : ABORTED_MESSAGE, call.signal.reason);
+        throw unableToMakeRequest(
+          call.timedOut() ? (call.signal.reason as Error).message : ABORTED_MESSAGE,
+          call.signal.reason,
+        );
       }
       throw unableToMakeRequest(`Unable to reach the Tenant Security Proxy: ${(error as Error).message}`, error);
     } finally {
@@ -246,7 +279,10 @@ export class ProxyTransport {
         reject(error);
       };
       const onAbort = () => fail(unableToMakeRequest(ABORTED_MESSAGE, signal!.reason));
-      const timer = setTimeout(() => fail(unableToMakeRequest(`The call to the Tenant Security Proxy timed out after ${timeoutMs} ms.`)), timeoutMs);
+      const timer = setTimeout(
+        () => fail(unableToMakeRequest(`The call to the Tenant Security Proxy timed out after ${timeoutMs} ms.`)),
+        timeoutMs,
+      );
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       const handler: Dispatcher.DispatchHandler = {
@@ -263,13 +299,19 @@ export class ProxyTransport {
         onResponseEnd() {
           if (settled) return;
           finish();
-          resolve({ status, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+          resolve({
+            status,
+            text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+          });
         },
         onResponseError(_controller, error) {
           fail(unableToMakeRequest(`Unable to reach the Tenant Security Proxy: ${error.message}`, error));
         },
       };
-      this.pool!.dispatch({ path: `${this.pathPrefix}/api/1/${route}`, method: 'POST', headers: this.headers, body: payload }, handler);
+      this.pool!.dispatch(
+        { path: `${this.pathPrefix}/api/1/${route}`, method: 'POST', headers: this.headers, body: payload },
+        handler,
+      );
     });
   }
 }

@@ -2,7 +2,14 @@ export { TenantSecurityClient } from './client.js';
 export type { TenantSecurityClientOptions, CallOptions, FetchLike } from './http.js';
 export { DocumentMetadata, FieldMetadata, EventMetadata } from './metadata.js';
 export type { MetadataJson, EventMetadataJson, IclFields } from './metadata.js';
-export { SecurityEvent, UserEvent, DataEvent, AdminEvent, PeriodicEvent, CustomSecurityEvent } from './security-events.js';
+export {
+  SecurityEvent,
+  UserEvent,
+  DataEvent,
+  AdminEvent,
+  PeriodicEvent,
+  CustomSecurityEvent,
+} from './security-events.js';
 export {
   TenantSecurityErrorCode,
   TenantSecurityException,

@@ -5,9 +5,12 @@
  */
 import { z } from 'zod';
 
-const requiredText = (what: string) => z.string({ error: `${what} must be a string.` }).min(1, { error: `Must provide a valid ${what}.` });
+const requiredText = (what: string) =>
+  z.string({ error: `${what} must be a string.` }).min(1, { error: `Must provide a valid ${what}.` });
 const optionalText = (what: string) => z.string({ error: `${what} must be a string when given.` }).optional();
-const otherDataSchema = z.record(z.string(), z.string(), { error: 'otherData must map strings to strings.' }).optional();
+const otherDataSchema = z
+  .record(z.string(), z.string(), { error: 'otherData must map strings to strings.' })
+  .optional();
 
 const metadataSchema = z.object({
   tenantId: requiredText('tenantId'),
@@ -22,7 +25,9 @@ const metadataSchema = z.object({
 function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
+    const issues = result.error.issues
+      .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+      .join('; ');
     throw new TypeError(`Invalid ${what}: ${issues}`);
   }
   return result.data;
@@ -43,7 +48,13 @@ export interface MetadataJson {
   customFields: Record<string, string>;
 }
 
-function iclFields(metadata: { requestingUserOrServiceId: string; dataLabel?: string; sourceIp?: string; objectId?: string; requestId?: string }): IclFields {
+function iclFields(metadata: {
+  requestingUserOrServiceId: string;
+  dataLabel?: string;
+  sourceIp?: string;
+  objectId?: string;
+  requestId?: string;
+}): IclFields {
   // Absent values are omitted rather than sent as null, as IronCore's Node client does.
   const fields: IclFields = { requestingId: metadata.requestingUserOrServiceId };
   if (metadata.sourceIp !== undefined) fields.sourceIp = metadata.sourceIp;
@@ -71,7 +82,11 @@ class Metadata {
     requestId?: string,
     otherData?: Record<string, string>,
   ) {
-    const valid = validated(metadataSchema, { tenantId, requestingUserOrServiceId, dataLabel, sourceIp, objectId, requestId, otherData }, 'metadata');
+    const valid = validated(
+      metadataSchema,
+      { tenantId, requestingUserOrServiceId, dataLabel, sourceIp, objectId, requestId, otherData },
+      'metadata',
+    );
     this.tenantId = valid.tenantId;
     this.requestingUserOrServiceId = valid.requestingUserOrServiceId;
     this.dataLabel = valid.dataLabel;
@@ -81,7 +96,11 @@ class Metadata {
     this.otherData = valid.otherData ?? {};
   }
 
-  toJsonStructure = (): MetadataJson => ({ tenantId: this.tenantId, iclFields: iclFields(this), customFields: { ...this.otherData } });
+  toJsonStructure = (): MetadataJson => ({
+    tenantId: this.tenantId,
+    iclFields: iclFields(this),
+    customFields: { ...this.otherData },
+  });
 }
 
 /** Metadata for document operations. */

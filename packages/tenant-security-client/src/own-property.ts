@@ -4,6 +4,7 @@
  */
 export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
   // "__proto__" is the only key whose assignment does not create an own data property on a plain object.
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }

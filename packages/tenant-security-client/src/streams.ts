@@ -104,7 +104,9 @@ export class StreamDecryptor implements StreamCore {
       verifyDocumentHeader(parseDocumentHeader(pending.subarray(FIXED_HEADER_LENGTH, bodyOffset)), this.dek);
     }
     const ivEnd = bodyOffset + IV_LENGTH;
-    this.decipher = createDecipheriv(AES_ALGORITHM, this.dek, pending.subarray(bodyOffset, ivEnd), { authTagLength: TAG_LENGTH });
+    this.decipher = createDecipheriv(AES_ALGORITHM, this.dek, pending.subarray(bodyOffset, ivEnd), {
+      authTagLength: TAG_LENGTH,
+    });
     this.pending = Buffer.alloc(0);
     return pending.subarray(ivEnd);
   }
@@ -130,9 +132,13 @@ export class StreamDecryptor implements StreamCore {
   finish(): Uint8Array[] {
     if (!this.decipher) {
       if (this.pending.length >= FIXED_HEADER_LENGTH) headerLength(this.pending);
-      throw new TscException(TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT, 'The encrypted stream ended before its header and IV were complete.');
+      throw new TscException(
+        TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT,
+        'The encrypted stream ended before its header and IV were complete.',
+      );
     }
-    if (this.tail.length !== TAG_LENGTH) throw decryptFailed('The encrypted stream is too short to hold an authentication tag.');
+    if (this.tail.length !== TAG_LENGTH)
+      throw decryptFailed('The encrypted stream is too short to hold an authentication tag.');
     this.decipher.setAuthTag(this.tail);
     try {
       const rest = this.decipher.final();
@@ -169,7 +175,11 @@ export function nodeTransform(core: StreamCore): Transform {
 export function webTransform(core: StreamCore): TransformStream<Uint8Array, Uint8Array> {
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      if (!(chunk instanceof Uint8Array)) throw new TscException(TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED, 'Web stream chunks must be Uint8Array.');
+      if (!(chunk instanceof Uint8Array))
+        throw new TscException(
+          TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+          'Web stream chunks must be Uint8Array.',
+        );
       for (const piece of core.update(chunk)) controller.enqueue(piece);
     },
     flush(controller) {

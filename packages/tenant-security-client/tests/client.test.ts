@@ -26,7 +26,9 @@ import { startStandInProxy, type StandInProxy } from './support/stand-in-proxy.j
 
 let proxy: StandInProxy;
 let client: TenantSecurityClient;
-const metadata = new DocumentMetadata('tenant-aws', 'user-1', 'PII', undefined, 'object-9', undefined, { region: 'eu' });
+const metadata = new DocumentMetadata('tenant-aws', 'user-1', 'PII', undefined, 'object-9', undefined, {
+  region: 'eu',
+});
 
 beforeAll(async () => {
   proxy = await startStandInProxy();
@@ -76,7 +78,10 @@ describe('requests', () => {
     const prefixed = new TenantSecurityClient(`${proxy.url}/prefix/`, proxy.apiKey);
     await slashed.encryptDocument({ a: Buffer.from('x') }, metadata);
     await prefixed.encryptDocument({ a: Buffer.from('x') }, metadata);
-    expect(proxy.requests.map((request) => request.url)).toEqual(['/api/1/document/wrap', '/prefix/api/1/document/wrap']);
+    expect(proxy.requests.map((request) => request.url)).toEqual([
+      '/api/1/document/wrap',
+      '/prefix/api/1/document/wrap',
+    ]);
     slashed.close();
     prefixed.close();
   });
@@ -95,13 +100,21 @@ describe('requests', () => {
   });
 
   it('applies the deadline and the caller’s signal to an injected fetch too', async () => {
-    const fetching = new TenantSecurityClient(proxy.url, proxy.apiKey, { fetch: (url, init) => fetch(url, init), timeoutMs: 50 });
+    const fetching = new TenantSecurityClient(proxy.url, proxy.apiKey, {
+      fetch: (url, init) => fetch(url, init),
+      timeoutMs: 50,
+    });
     proxy.override = () => ({ status: 200, body: '{}', delayMs: 1_000 });
     const timeout = await rejection(fetching.encryptDocument({ a: Buffer.from('x') }, metadata));
-    expect(timeout).toMatchObject({ errorCode: 0, message: 'The call to the Tenant Security Proxy timed out after 50 ms.' });
+    expect(timeout).toMatchObject({
+      errorCode: 0,
+      message: 'The call to the Tenant Security Proxy timed out after 50 ms.',
+    });
     const controller = new AbortController();
     controller.abort(new Error('before the call'));
-    const aborted = await rejection(fetching.encryptDocument({ a: Buffer.from('x') }, metadata, { signal: controller.signal, timeoutMs: 5_000 }));
+    const aborted = await rejection(
+      fetching.encryptDocument({ a: Buffer.from('x') }, metadata, { signal: controller.signal, timeoutMs: 5_000 }),
+    );
     expect(aborted).toMatchObject({ errorCode: 0, message: 'The call to the Tenant Security Proxy was aborted.' });
   });
 
@@ -130,7 +143,10 @@ describe('every method against the stand-in', () => {
     expect(decrypted.edek).toBe(encrypted.edek);
     expect(decrypted.plaintextDocument['ssn']!.toString()).toBe('123-45-6789');
     expect(Buffer.from(decrypted.plaintextDocument['note']!).toString()).toBe('Uint8Array accepted');
-    const again = await client.encryptDocumentWithExistingKey({ plaintextDocument: { ssn: Buffer.from('new') }, edek: encrypted.edek }, metadata);
+    const again = await client.encryptDocumentWithExistingKey(
+      { plaintextDocument: { ssn: Buffer.from('new') }, edek: encrypted.edek },
+      metadata,
+    );
     expect(again.edek).toBe(encrypted.edek);
     expect((await client.decryptDocument(again, metadata)).plaintextDocument['ssn']!.toString()).toBe('new');
   });
@@ -138,7 +154,9 @@ describe('every method against the stand-in', () => {
   it('refuses already-encrypted fields with 901 before calling the proxy', async () => {
     const encrypted = await client.encryptDocument({ a: Buffer.from('x') }, metadata);
     proxy.requests.length = 0;
-    const error = await rejection(client.encryptDocument({ a: encrypted.encryptedDocument['a']!, b: Buffer.from('y') }, metadata));
+    const error = await rejection(
+      client.encryptDocument({ a: encrypted.encryptedDocument['a']!, b: Buffer.from('y') }, metadata),
+    );
     expect(error).toBeInstanceOf(TscException);
     expect(error.errorCode).toBe(TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED);
     expect(error.message).toContain('`a`');
@@ -167,7 +185,10 @@ describe('every method against the stand-in', () => {
     expect(result.failures['again']).toMatchObject({ errorCode: 901 });
 
     const decrypted = await client.decryptDocumentBatch(
-      { good: result.successes['good']!, bad: { edek: Buffer.from('garbage').toString('base64'), encryptedDocument: {} } },
+      {
+        good: result.successes['good']!,
+        bad: { edek: Buffer.from('garbage').toString('base64'), encryptedDocument: {} },
+      },
       metadata,
     );
     expect(decrypted.successes['good']!.plaintextDocument['f']!.toString()).toBe('one');
@@ -188,8 +209,14 @@ describe('every method against the stand-in', () => {
   it('rekeys an EDEK to another tenant', async () => {
     const encrypted = await client.encryptDocument({ a: Buffer.from('move me') }, metadata);
     const newEdek = await client.rekeyEdek(encrypted.edek, 'tenant-gcp', metadata);
-    expect(proxy.requests.at(-1)!.body).toMatchObject({ encryptedDocumentKey: encrypted.edek, newTenantId: 'tenant-gcp' });
-    const moved = await client.decryptDocument({ edek: newEdek, encryptedDocument: encrypted.encryptedDocument }, new DocumentMetadata('tenant-gcp', 'user-1'));
+    expect(proxy.requests.at(-1)!.body).toMatchObject({
+      encryptedDocumentKey: encrypted.edek,
+      newTenantId: 'tenant-gcp',
+    });
+    const moved = await client.decryptDocument(
+      { edek: newEdek, encryptedDocument: encrypted.encryptedDocument },
+      new DocumentMetadata('tenant-gcp', 'user-1'),
+    );
     expect(moved.plaintextDocument['a']!.toString()).toBe('move me');
   });
 
@@ -202,7 +229,11 @@ describe('every method against the stand-in', () => {
         callback();
       },
     });
-    const { edek } = await client.encryptStream(Readable.from([plaintext.subarray(0, 5), plaintext.subarray(5)]), sink, metadata);
+    const { edek } = await client.encryptStream(
+      Readable.from([plaintext.subarray(0, 5), plaintext.subarray(5)]),
+      sink,
+      metadata,
+    );
     const encrypted = Buffer.concat(chunks);
     const output: Uint8Array[] = [];
     await client.decryptStream(
@@ -234,22 +265,39 @@ describe('every method against the stand-in', () => {
       metadata,
     );
     const webOut: Uint8Array[] = [];
-    await client.decryptStream(edek, Readable.from([Buffer.concat(nodeOut)]), new WritableStream({ write: (chunk) => void webOut.push(chunk) }), metadata);
+    await client.decryptStream(
+      edek,
+      Readable.from([Buffer.concat(nodeOut)]),
+      new WritableStream({ write: (chunk) => void webOut.push(chunk) }),
+      metadata,
+    );
     expect(Buffer.concat(webOut).equals(plaintext)).toBe(true);
   });
 
   it('refuses a stream whose tag fails with 902', async () => {
     const chunks: Buffer[] = [];
-    const { edek } = await client.encryptStream(Readable.from([Buffer.from('tiny')]), new Writable({ write: (chunk, _e, cb) => (chunks.push(chunk), cb()) }), metadata);
+    const { edek } = await client.encryptStream(
+      Readable.from([Buffer.from('tiny')]),
+      new Writable({ write: (chunk, _e, cb) => (chunks.push(chunk), cb()) }),
+      metadata,
+    );
     const tampered = Buffer.concat(chunks);
     tampered[tampered.length - 1]! ^= 1;
-    const error = await rejection(client.decryptStream(edek, Readable.from([tampered]), new Writable({ write: (_c, _e, cb) => cb() }), metadata));
+    const error = await rejection(
+      client.decryptStream(edek, Readable.from([tampered]), new Writable({ write: (_c, _e, cb) => cb() }), metadata),
+    );
     expect(error.errorCode).toBe(TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED);
   });
 
   it('logs security events with the flat event name and timestamp', async () => {
     const eventMetadata = new EventMetadata('tenant-aws', 'admin-2', undefined, 1_700_000_000_000, '10.0.0.1');
-    for (const event of [UserEvent.LOGIN, DataEvent.EXPORT, AdminEvent.CHANGE_SETTING, PeriodicEvent.CREATE_BACKUP, new CustomSecurityEvent('GAVE_ACCESS')]) {
+    for (const event of [
+      UserEvent.LOGIN,
+      DataEvent.EXPORT,
+      AdminEvent.CHANGE_SETTING,
+      PeriodicEvent.CREATE_BACKUP,
+      new CustomSecurityEvent('GAVE_ACCESS'),
+    ]) {
       await expect(client.logSecurityEvent(event, eventMetadata)).resolves.toBeUndefined();
     }
     expect(proxy.requests.map((request) => (request.body['iclFields'] as { event: string }).event)).toEqual([
@@ -277,9 +325,14 @@ describe('errors', () => {
   });
 
   it('maps KMS codes to KmsException and 301 to SecurityEventException', async () => {
-    const error = await rejection(client.encryptDocument({ a: Buffer.from('x') }, new DocumentMetadata('unknown-tenant', 'u')));
+    const error = await rejection(
+      client.encryptDocument({ a: Buffer.from('x') }, new DocumentMetadata('unknown-tenant', 'u')),
+    );
     expect(error).toBeInstanceOf(KmsException);
-    expect(error).toMatchObject({ errorCode: TenantSecurityErrorCode.UNKNOWN_TENANT_OR_NO_ACTIVE_KMS_CONFIGURATIONS, httpResponseCode: 404 });
+    expect(error).toMatchObject({
+      errorCode: TenantSecurityErrorCode.UNKNOWN_TENANT_OR_NO_ACTIVE_KMS_CONFIGURATIONS,
+      httpResponseCode: 404,
+    });
     proxy.override = () => ({ status: 400, body: JSON.stringify({ code: 301, message: 'rejected', extra: true }) });
     const eventError = await rejection(client.logSecurityEvent(UserEvent.ADD, new EventMetadata('t', 'u')));
     expect(eventError).toBeInstanceOf(SecurityEventException);
@@ -303,9 +356,15 @@ describe('errors', () => {
 
   it('fails with code 0 when the proxy cannot be reached, times out, or the call is aborted', async () => {
     const unreachable = new TenantSecurityClient('http://127.0.0.1:1', 'k');
-    expect(await rejection(unreachable.encryptDocument({ a: Buffer.from('x') }, metadata))).toMatchObject({ errorCode: 0 });
+    expect(await rejection(unreachable.encryptDocument({ a: Buffer.from('x') }, metadata))).toMatchObject({
+      errorCode: 0,
+    });
 
-    proxy.override = () => ({ status: 200, body: JSON.stringify({ dek: Buffer.alloc(32).toString('base64'), edek: 'e' }), delayMs: 2_000 });
+    proxy.override = () => ({
+      status: 200,
+      body: JSON.stringify({ dek: Buffer.alloc(32).toString('base64'), edek: 'e' }),
+      delayMs: 2_000,
+    });
     const timeout = await rejection(client.encryptDocument({ a: Buffer.from('x') }, metadata, { timeoutMs: 50 }));
     expect(timeout).toMatchObject({ errorCode: 0 });
     expect(timeout.message).toContain('timed out after 50 ms');
@@ -340,7 +399,9 @@ describe('validation', () => {
   it('validates metadata and events where they are made', () => {
     expect(() => new DocumentMetadata('', 'u')).toThrow(/tenantId/);
     expect(() => new DocumentMetadata('t', '')).toThrow(/requestingUserOrServiceId/);
-    expect(() => new DocumentMetadata('t', 'u', undefined, undefined, undefined, undefined, { n: 1 as unknown as string })).toThrow(/otherData/);
+    expect(
+      () => new DocumentMetadata('t', 'u', undefined, undefined, undefined, undefined, { n: 1 as unknown as string }),
+    ).toThrow(/otherData/);
     expect(() => new EventMetadata('t', 'u', undefined, -5)).toThrow(/timestampMillis/);
     expect(new EventMetadata('t', 'u').timestampMillis).toBeGreaterThan(1_600_000_000_000);
     expect(() => new CustomSecurityEvent('lower_case')).toThrow(/SCREAMING_SNAKE_CASE/);
@@ -352,12 +413,20 @@ describe('validation', () => {
     expect(await rejection(client.encryptDocument('text' as never, metadata))).toMatchObject({ errorCode: 901 });
     expect(await rejection(client.encryptDocument({ a: 'text' } as never, metadata))).toMatchObject({ errorCode: 901 });
     expect(await rejection(client.encryptDocument({}, {} as never))).toMatchObject({ errorCode: 102 });
-    expect(await rejection(client.decryptDocument({ encryptedDocument: {} } as never, metadata))).toMatchObject({ errorCode: 102 });
+    expect(await rejection(client.decryptDocument({ encryptedDocument: {} } as never, metadata))).toMatchObject({
+      errorCode: 102,
+    });
     expect(await rejection(client.rekeyEdek('edek', '', metadata))).toMatchObject({ errorCode: 102 });
     expect(await rejection(client.encryptDocumentBatch(null as never, metadata))).toMatchObject({ errorCode: 102 });
-    expect(await rejection(client.encryptStream('in' as never, 'out' as never, metadata))).toMatchObject({ errorCode: 102 });
-    expect(await rejection(client.logSecurityEvent('USER_LOGIN' as never, new EventMetadata('t', 'u')))).toMatchObject({ errorCode: 102 });
-    expect(await rejection(client.encryptDocument({}, metadata, { signal: 'no' } as never))).toMatchObject({ errorCode: 102 });
+    expect(await rejection(client.encryptStream('in' as never, 'out' as never, metadata))).toMatchObject({
+      errorCode: 102,
+    });
+    expect(await rejection(client.logSecurityEvent('USER_LOGIN' as never, new EventMetadata('t', 'u')))).toMatchObject({
+      errorCode: 102,
+    });
+    expect(await rejection(client.encryptDocument({}, metadata, { signal: 'no' } as never))).toMatchObject({
+      errorCode: 102,
+    });
   });
 });
 
@@ -366,21 +435,32 @@ describe('API parity with IronCore', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ironcore = Object.keys(require('@ironcorelabs/tenant-security-nodejs') as object);
     const ours = Object.keys(await import('../src/index.js'));
-    const internalHelpers = ['makeJsonRequest', 'validateJsonResponse', 'clearUndefinedProperties', 'mapBatchOperationToResult'];
+    const internalHelpers = [
+      'makeJsonRequest',
+      'validateJsonResponse',
+      'clearUndefinedProperties',
+      'mapBatchOperationToResult',
+    ];
     expect(ironcore.filter((name) => !ours.includes(name) && !internalHelpers.includes(name))).toEqual([]);
   });
 
   it('has every method of IronCore’s client', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { TenantSecurityClient: IronCoreClient } = require('@ironcorelabs/tenant-security-nodejs') as { TenantSecurityClient: new (d: string, k: string) => object };
-    const theirs = Object.keys(new IronCoreClient('https://tsp', 'k')).filter((name) => typeof (new IronCoreClient('https://tsp', 'k') as Record<string, unknown>)[name] === 'function');
+    const { TenantSecurityClient: IronCoreClient } = require('@ironcorelabs/tenant-security-nodejs') as {
+      TenantSecurityClient: new (d: string, k: string) => object;
+    };
+    const theirs = Object.keys(new IronCoreClient('https://tsp', 'k')).filter(
+      (name) => typeof (new IronCoreClient('https://tsp', 'k') as Record<string, unknown>)[name] === 'function',
+    );
     const ours = new TenantSecurityClient('https://tsp', 'k') as unknown as Record<string, unknown>;
     expect(theirs.filter((name) => typeof ours[name] !== 'function')).toEqual([]);
     expect(theirs.length).toBeGreaterThanOrEqual(11);
   });
 
   it('keeps CLIENT_VERSION in step with package.json', () => {
-    const packageJson = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const packageJson = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(CLIENT_VERSION).toBe(`opencmk-${packageJson.version}`);
   });
 });

@@ -17,7 +17,10 @@ import { TenantSecurityErrorCode, TscException } from '../src/errors.js';
 import { SaaSShieldHeaderSchema, v3DocumentHeaderSchema } from '../src/gen/document_header_pb.js';
 
 const vectorDek = Uint8Array.from({ length: 32 }, (_, index) => index);
-const vectorHeader = Buffer.from('0a1c3171ef3c899f875e595c2213cacf9287c78cf196458cd690544980c71a0a0a0874656e616e744964', 'hex');
+const vectorHeader = Buffer.from(
+  '0a1c3171ef3c899f875e595c2213cacf9287c78cf196458cd690544980c71a0a0a0874656e616e744964',
+  'hex',
+);
 
 function expectTscCode(run: () => unknown, code: TenantSecurityErrorCode): TscException {
   try {
@@ -57,24 +60,46 @@ describe('v3 document header', () => {
     expect(() => verifyDocumentHeader(parsed, dek)).not.toThrow();
     // Two documents never share a signature IV.
     const again = parseDocumentHeader(createDocumentHeader(dek, 'tenant-aws').subarray(FIXED_HEADER_LENGTH));
-    expect(Buffer.from(again.sig.subarray(0, IV_LENGTH)).equals(Buffer.from(parsed.sig.subarray(0, IV_LENGTH)))).toBe(false);
+    expect(Buffer.from(again.sig.subarray(0, IV_LENGTH)).equals(Buffer.from(parsed.sig.subarray(0, IV_LENGTH)))).toBe(
+      false,
+    );
   });
 
   it('accepts an empty header and a header without a signature (older documents)', () => {
     const dek = randomBytes(32);
     const field = encryptDocumentFields({ a: Buffer.from('older document') }, dek, 'tenant')['a']!;
     expect(decryptField(withHeader(field, new Uint8Array(0)), dek).toString()).toBe('older document');
-    const unsigned = toBinary(v3DocumentHeaderSchema, create(v3DocumentHeaderSchema, { header: { case: 'saasShield', value: create(SaaSShieldHeaderSchema, { tenantId: 'tenant' }) } }));
+    const unsigned = toBinary(
+      v3DocumentHeaderSchema,
+      create(v3DocumentHeaderSchema, {
+        header: { case: 'saasShield', value: create(SaaSShieldHeaderSchema, { tenantId: 'tenant' }) },
+      }),
+    );
     expect(decryptField(withHeader(field, unsigned), dek).toString()).toBe('older document');
   });
 
   it('refuses a header that is not a SaaS Shield header or carries unknown fields', () => {
     const dek = randomBytes(32);
     const field = encryptDocumentFields({ a: Buffer.from('x') }, dek, 'tenant')['a']!;
-    const dataControl = toBinary(v3DocumentHeaderSchema, create(v3DocumentHeaderSchema, { header: { case: 'dataControl', value: { documentId: 'd' } } }));
-    expectTscCode(() => decryptField(withHeader(field, dataControl), dek), TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT);
-    const unknownField = Buffer.concat([Buffer.from([0x4a, 0x01, 0x00]), toBinary(v3DocumentHeaderSchema, create(v3DocumentHeaderSchema, { header: { case: 'saasShield', value: { tenantId: 't' } } }))]);
-    expectTscCode(() => decryptField(withHeader(field, unknownField), dek), TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT);
+    const dataControl = toBinary(
+      v3DocumentHeaderSchema,
+      create(v3DocumentHeaderSchema, { header: { case: 'dataControl', value: { documentId: 'd' } } }),
+    );
+    expectTscCode(
+      () => decryptField(withHeader(field, dataControl), dek),
+      TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT,
+    );
+    const unknownField = Buffer.concat([
+      Buffer.from([0x4a, 0x01, 0x00]),
+      toBinary(
+        v3DocumentHeaderSchema,
+        create(v3DocumentHeaderSchema, { header: { case: 'saasShield', value: { tenantId: 't' } } }),
+      ),
+    ]);
+    expectTscCode(
+      () => decryptField(withHeader(field, unknownField), dek),
+      TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT,
+    );
   });
 });
 
@@ -93,7 +118,8 @@ describe('document encryption', () => {
     const dek = randomBytes(32);
     const encrypted = encryptDocumentFields({ ssn: Buffer.from('123'), name: Buffer.from('Ann') }, dek, 't');
     const error = expectTscCode(
-      () => encryptDocumentFields({ ssn: encrypted['ssn']!, plain: Buffer.from('ok'), name: encrypted['name']! }, dek, 't'),
+      () =>
+        encryptDocumentFields({ ssn: encrypted['ssn']!, plain: Buffer.from('ok'), name: encrypted['name']! }, dek, 't'),
       TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
     );
     expect(error.message).toContain('`ssn`');
@@ -102,7 +128,10 @@ describe('document encryption', () => {
   });
 
   it('refuses values that are not byte arrays, naming them', () => {
-    const error = expectTscCode(() => encryptDocumentFields({ ok: Buffer.from('x'), bad: 'text' as unknown as Uint8Array }, randomBytes(32), 't'), TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED);
+    const error = expectTscCode(
+      () => encryptDocumentFields({ ok: Buffer.from('x'), bad: 'text' as unknown as Uint8Array }, randomBytes(32), 't'),
+      TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
+    );
     expect(error.message).toContain('`bad`');
   });
 
@@ -111,16 +140,29 @@ describe('document encryption', () => {
     const encrypted = encryptDocumentFields({ a: Buffer.from('same'), b: Buffer.from('same') }, dek, 'tenant');
     const headerEnd = FIXED_HEADER_LENGTH + encrypted['a']!.readUInt16BE(5);
     expect(encrypted['a']!.subarray(0, headerEnd).equals(encrypted['b']!.subarray(0, headerEnd))).toBe(true);
-    expect(encrypted['a']!.subarray(headerEnd, headerEnd + IV_LENGTH).equals(encrypted['b']!.subarray(headerEnd, headerEnd + IV_LENGTH))).toBe(false);
+    expect(
+      encrypted['a']!.subarray(headerEnd, headerEnd + IV_LENGTH).equals(
+        encrypted['b']!.subarray(headerEnd, headerEnd + IV_LENGTH),
+      ),
+    ).toBe(false);
     expect(encrypted['a']!.length).toBe(headerEnd + IV_LENGTH + 4 + TAG_LENGTH);
   });
 
   it('refuses a wrong DEK with 902 and garbage with 900', () => {
     const encrypted = encryptDocumentFields({ a: Buffer.from('secret') }, randomBytes(32), 'tenant');
-    expectTscCode(() => decryptDocumentFields(encrypted, randomBytes(32)), TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED);
-    expectTscCode(() => decryptDocumentFields({ a: Buffer.from('not encrypted at all') }, randomBytes(32)), TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT);
+    expectTscCode(
+      () => decryptDocumentFields(encrypted, randomBytes(32)),
+      TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED,
+    );
+    expectTscCode(
+      () => decryptDocumentFields({ a: Buffer.from('not encrypted at all') }, randomBytes(32)),
+      TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT,
+    );
     // Header claims more bytes than there are.
-    expectTscCode(() => decryptField(Buffer.from([3, 0x49, 0x52, 0x4f, 0x4e, 0xff, 0xff, 0, 0]), randomBytes(32)), TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT);
+    expectTscCode(
+      () => decryptField(Buffer.from([3, 0x49, 0x52, 0x4f, 0x4e, 0xff, 0xff, 0, 0]), randomBytes(32)),
+      TenantSecurityErrorCode.INVALID_ENCRYPTED_DOCUMENT,
+    );
   });
 
   it('refuses a change of any single bit of header, IV, ciphertext or tag', () => {
@@ -149,7 +191,8 @@ describe('document encryption', () => {
           const encrypted = encryptDocumentFields(document, dek, tenantId);
           expect(Object.keys(encrypted).sort()).toEqual(Object.keys(document).sort());
           const decrypted = decryptDocumentFields(encrypted, dek);
-          for (const [fieldId, value] of Object.entries(document)) expect(Buffer.from(decrypted[fieldId]!).equals(Buffer.from(value))).toBe(true);
+          for (const [fieldId, value] of Object.entries(document))
+            expect(Buffer.from(decrypted[fieldId]!).equals(Buffer.from(value))).toBe(true);
         },
       ),
       { numRuns: 200 },

@@ -20,7 +20,12 @@ import {
   TspServiceException,
   UserEvent,
 } from '../src/index.js';
-import { spawnProxy, waitForReady, waitUntil, type ProxyProcess } from '../../../services/tenant-security-proxy/tests/support/proxy-process.js';
+import {
+  spawnProxy,
+  waitForReady,
+  waitUntil,
+  type ProxyProcess,
+} from '../../../services/tenant-security-proxy/tests/support/proxy-process.js';
 import { startWorld, TENANTS, type World } from '../../../services/tenant-security-proxy/tests/support/world.js';
 
 let world: World;
@@ -44,7 +49,8 @@ afterAll(async () => {
   await world?.close();
 });
 
-const meta = (tenantId: string) => new DocumentMetadata(tenantId, 'svc-client-test', 'PII', '10.0.0.2', 'doc-7', 'req-7', { suite: 'tsc' });
+const meta = (tenantId: string) =>
+  new DocumentMetadata(tenantId, 'svc-client-test', 'PII', '10.0.0.2', 'doc-7', 'req-7', { suite: 'tsc' });
 const theirMeta = (tenantId: string) => new IronCoreDocumentMetadata(tenantId, 'svc-ironcore', 'PII');
 
 async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -66,7 +72,10 @@ function webSource(bytes: Uint8Array, chunkSize = 7_000): ReadableStream<Uint8Ar
 
 function webSink(): { stream: WritableStream<Uint8Array>; bytes(): Buffer } {
   const chunks: Uint8Array[] = [];
-  return { stream: new WritableStream({ write: (chunk) => void chunks.push(chunk) }), bytes: () => Buffer.concat(chunks) };
+  return {
+    stream: new WritableStream({ write: (chunk) => void chunks.push(chunk) }),
+    bytes: () => Buffer.concat(chunks),
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<TenantSecurityException> {
@@ -89,33 +98,61 @@ describe.each(TENANTS)('tenant %s', (tenantId) => {
     expect(decrypted.plaintextDocument['name']!.toString()).toBe('Jim Bridger');
     expect(decrypted.plaintextDocument['empty']!.length).toBe(0);
 
-    const again = await ours.encryptDocumentWithExistingKey({ plaintextDocument: { x: Buffer.from('more') }, edek: encrypted.edek }, meta(tenantId));
+    const again = await ours.encryptDocumentWithExistingKey(
+      { plaintextDocument: { x: Buffer.from('more') }, edek: encrypted.edek },
+      meta(tenantId),
+    );
     expect(again.edek).toBe(encrypted.edek);
 
     const rekeyed = await ours.rekeyEdek(encrypted.edek, tenantId, meta(tenantId));
     expect(rekeyed).not.toBe(encrypted.edek);
 
     // OpenCMK → IronCore, including the re-encrypted document and the rekeyed EDEK.
-    const byIronCore = await theirs.decryptDocument({ encryptedDocument: encrypted.encryptedDocument as Record<string, Buffer>, edek: rekeyed }, theirMeta(tenantId));
+    const byIronCore = await theirs.decryptDocument(
+      { encryptedDocument: encrypted.encryptedDocument as Record<string, Buffer>, edek: rekeyed },
+      theirMeta(tenantId),
+    );
     expect(byIronCore.plaintextDocument['ssn']!.toString()).toBe('123-45-6789');
-    expect((await theirs.decryptDocument({ encryptedDocument: again.encryptedDocument as Record<string, Buffer>, edek: again.edek }, theirMeta(tenantId))).plaintextDocument['x']!.toString()).toBe('more');
+    expect(
+      (
+        await theirs.decryptDocument(
+          { encryptedDocument: again.encryptedDocument as Record<string, Buffer>, edek: again.edek },
+          theirMeta(tenantId),
+        )
+      ).plaintextDocument['x']!.toString(),
+    ).toBe('more');
 
     // IronCore → OpenCMK.
-    const fromIronCore = await theirs.encryptDocument({ note: Buffer.from('written by IronCore') }, theirMeta(tenantId));
+    const fromIronCore = await theirs.encryptDocument(
+      { note: Buffer.from('written by IronCore') },
+      theirMeta(tenantId),
+    );
     const readByUs = await ours.decryptDocument(fromIronCore, meta(tenantId));
     expect(readByUs.plaintextDocument['note']!.toString()).toBe('written by IronCore');
     // Same ciphertext overhead per field.
-    const sameField = await ours.encryptDocumentWithExistingKey({ plaintextDocument: { note: Buffer.from('written by IronCore') }, edek: fromIronCore.edek }, meta(tenantId));
+    const sameField = await ours.encryptDocumentWithExistingKey(
+      { plaintextDocument: { note: Buffer.from('written by IronCore') }, edek: fromIronCore.edek },
+      meta(tenantId),
+    );
     expect(sameField.encryptedDocument['note']!.length).toBe(fromIronCore.encryptedDocument['note']!.length);
   });
 
   test('batches: all three, and across clients in both directions', async () => {
-    const batch = await ours.encryptDocumentBatch({ a: { f: Buffer.from('A') }, b: { f: Buffer.from('B') }, c: { f: Buffer.from('C') } }, meta(tenantId));
+    const batch = await ours.encryptDocumentBatch(
+      { a: { f: Buffer.from('A') }, b: { f: Buffer.from('B') }, c: { f: Buffer.from('C') } },
+      meta(tenantId),
+    );
     expect(batch.hasFailures).toBe(false);
     expect(Object.keys(batch.successes).sort()).toEqual(['a', 'b', 'c']);
-    const existing = await ours.encryptDocumentBatchWithExistingKey({ a: { plaintextDocument: { f: Buffer.from('A2') }, edek: batch.successes['a']!.edek } }, meta(tenantId));
+    const existing = await ours.encryptDocumentBatchWithExistingKey(
+      { a: { plaintextDocument: { f: Buffer.from('A2') }, edek: batch.successes['a']!.edek } },
+      meta(tenantId),
+    );
     expect(existing.successes['a']!.edek).toBe(batch.successes['a']!.edek);
-    const decrypted = await ours.decryptDocumentBatch({ ...batch.successes, a2: existing.successes['a']! }, meta(tenantId));
+    const decrypted = await ours.decryptDocumentBatch(
+      { ...batch.successes, a2: existing.successes['a']! },
+      meta(tenantId),
+    );
     expect(decrypted.hasFailures).toBe(false);
     expect(decrypted.successes['b']!.plaintextDocument['f']!.toString()).toBe('B');
     expect(decrypted.successes['a2']!.plaintextDocument['f']!.toString()).toBe('A2');
@@ -124,7 +161,10 @@ describe.each(TENANTS)('tenant %s', (tenantId) => {
     expect(theirDecrypt.hasFailures).toBe(false);
     expect(theirDecrypt.successes['c']!.plaintextDocument['f']!.toString()).toBe('C');
 
-    const theirBatch = await theirs.encryptDocumentBatch({ x: { f: Buffer.from('X') }, y: { f: Buffer.from('Y') } }, theirMeta(tenantId));
+    const theirBatch = await theirs.encryptDocumentBatch(
+      { x: { f: Buffer.from('X') }, y: { f: Buffer.from('Y') } },
+      theirMeta(tenantId),
+    );
     const ourDecrypt = await ours.decryptDocumentBatch(theirBatch.successes, meta(tenantId));
     expect(ourDecrypt.hasFailures).toBe(false);
     expect(ourDecrypt.successes['y']!.plaintextDocument['f']!.toString()).toBe('Y');
@@ -137,7 +177,11 @@ describe.each(TENANTS)('tenant %s', (tenantId) => {
     // Ours (Node) → IronCore.
     const encryptedOut = new PassThrough();
     const encryptedBytes = collect(encryptedOut);
-    const { edek } = await ours.encryptStream(Readable.from([plaintext.subarray(0, 70_000), plaintext.subarray(70_000)]), encryptedOut, meta(tenantId));
+    const { edek } = await ours.encryptStream(
+      Readable.from([plaintext.subarray(0, 70_000), plaintext.subarray(70_000)]),
+      encryptedOut,
+      meta(tenantId),
+    );
     const encrypted = await encryptedBytes;
     const theirPlain = new PassThrough();
     const theirPlainBytes = collect(theirPlain);
@@ -167,9 +211,14 @@ describe('across tenants and failures', () => {
   test('rekey to another tenant; the old tenant can no longer use the new EDEK', async () => {
     const encrypted = await ours.encryptDocument({ f: Buffer.from('moving') }, meta('aws-leased'));
     const moved = await ours.rekeyEdek(encrypted.edek, 'gcp-leased', meta('aws-leased'));
-    const decrypted = await ours.decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: moved }, meta('gcp-leased'));
+    const decrypted = await ours.decryptDocument(
+      { encryptedDocument: encrypted.encryptedDocument, edek: moved },
+      meta('gcp-leased'),
+    );
     expect(decrypted.plaintextDocument['f']!.toString()).toBe('moving');
-    const wrongTenant = await rejection(ours.decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: moved }, meta('aws-leased')));
+    const wrongTenant = await rejection(
+      ours.decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: moved }, meta('aws-leased')),
+    );
     expect(wrongTenant).toBeInstanceOf(KmsException);
   });
 
@@ -177,25 +226,51 @@ describe('across tenants and failures', () => {
     const badKey = new TenantSecurityClient(proxy.url, 'not-the-key');
     const unauthorized = await rejection(badKey.encryptDocument({ f: Buffer.from('x') }, meta('aws-leased')));
     expect(unauthorized).toBeInstanceOf(TspServiceException);
-    expect(unauthorized).toMatchObject({ errorCode: TenantSecurityErrorCode.UNAUTHORIZED_REQUEST, httpResponseCode: 401 });
+    expect(unauthorized).toMatchObject({
+      errorCode: TenantSecurityErrorCode.UNAUTHORIZED_REQUEST,
+      httpResponseCode: 401,
+    });
     badKey.close();
 
     const unknown = await rejection(ours.encryptDocument({ f: Buffer.from('x') }, meta('no-such-tenant')));
-    expect(unknown).toMatchObject({ errorCode: TenantSecurityErrorCode.UNKNOWN_TENANT_OR_NO_ACTIVE_KMS_CONFIGURATIONS });
+    expect(unknown).toMatchObject({
+      errorCode: TenantSecurityErrorCode.UNKNOWN_TENANT_OR_NO_ACTIVE_KMS_CONFIGURATIONS,
+    });
     const noPrimary = await rejection(ours.encryptDocument({ f: Buffer.from('x') }, meta('no-primary')));
     expect(noPrimary).toMatchObject({ errorCode: TenantSecurityErrorCode.NO_PRIMARY_KMS_CONFIGURATION });
-    const invalidEdek = await rejection(ours.decryptDocument({ encryptedDocument: {}, edek: Buffer.from('not an edek').toString('base64') }, meta('aws-leased')));
+    const invalidEdek = await rejection(
+      ours.decryptDocument(
+        { encryptedDocument: {}, edek: Buffer.from('not an edek').toString('base64') },
+        meta('aws-leased'),
+      ),
+    );
     expect(invalidEdek).toMatchObject({ errorCode: TenantSecurityErrorCode.INVALID_PROVIDED_EDEK });
 
-    const batch = await ours.decryptDocumentBatch({ bad: { encryptedDocument: {}, edek: Buffer.from('junk').toString('base64') } }, meta('aws-leased'));
+    const batch = await ours.decryptDocumentBatch(
+      { bad: { encryptedDocument: {}, edek: Buffer.from('junk').toString('base64') } },
+      meta('aws-leased'),
+    );
     expect(batch.failures['bad']).toMatchObject({ errorCode: TenantSecurityErrorCode.INVALID_PROVIDED_EDEK });
   });
 
   test('security events reach the proxy with their flat names', async () => {
-    await ours.logSecurityEvent(UserEvent.LOGIN, new EventMetadata('aws-leased', 'user-77', undefined, undefined, '198.51.100.4'));
+    await ours.logSecurityEvent(
+      UserEvent.LOGIN,
+      new EventMetadata('aws-leased', 'user-77', undefined, undefined, '198.51.100.4'),
+    );
     await ours.logSecurityEvent(DataEvent.EXPORT, new EventMetadata('gcp-leased', 'user-77'));
-    await ours.logSecurityEvent(new CustomSecurityEvent('TSC_INTEGRATION'), new EventMetadata('azure-leased', 'user-77'));
+    await ours.logSecurityEvent(
+      new CustomSecurityEvent('TSC_INTEGRATION'),
+      new EventMetadata('azure-leased', 'user-77'),
+    );
     const names = () => proxy.securityEvents().map((event) => JSON.stringify(event));
-    await waitUntil(() => ['USER_LOGIN', 'DATA_EXPORT', 'CUSTOM_TSC_INTEGRATION'].every((name) => names().some((line) => line.includes(name) && line.includes('user-77'))), 10_000, 'security events on stdout');
+    await waitUntil(
+      () =>
+        ['USER_LOGIN', 'DATA_EXPORT', 'CUSTOM_TSC_INTEGRATION'].every((name) =>
+          names().some((line) => line.includes(name) && line.includes('user-77')),
+        ),
+      10_000,
+      'security events on stdout',
+    );
   });
 });

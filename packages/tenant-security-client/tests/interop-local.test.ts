@@ -13,10 +13,23 @@ import { StreamDecryptor, StreamEncryptor, nodeTransform } from '../src/streams.
 // IronCore's internal crypto module (the same functions its client calls after a wrap/unwrap).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ironcore = require('@ironcorelabs/tenant-security-nodejs/src/kms/Crypto') as {
-  encryptDocument(document: Record<string, Buffer>, dek: string, tenantId: string): { toPromise(): Promise<Record<string, Buffer>> };
+  encryptDocument(
+    document: Record<string, Buffer>,
+    dek: string,
+    tenantId: string,
+  ): { toPromise(): Promise<Record<string, Buffer>> };
   decryptDocument(document: Record<string, Buffer>, dek: string): { toPromise(): Promise<Record<string, Buffer>> };
-  encryptStream(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, dek: string, tenantId: string): { toPromise(): Promise<unknown> };
-  decryptStream(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, dek: string): { toPromise(): Promise<unknown> };
+  encryptStream(
+    input: NodeJS.ReadableStream,
+    output: NodeJS.WritableStream,
+    dek: string,
+    tenantId: string,
+  ): { toPromise(): Promise<unknown> };
+  decryptStream(
+    input: NodeJS.ReadableStream,
+    output: NodeJS.WritableStream,
+    dek: string,
+  ): { toPromise(): Promise<unknown> };
 };
 
 function collector(): { sink: Writable; bytes: () => Buffer } {
@@ -35,23 +48,26 @@ function collector(): { sink: Writable; bytes: () => Buffer } {
 describe('interoperability with IronCore on the formats', () => {
   it('documents: IronCore → OpenCMK and OpenCMK → IronCore (fast-check)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array({ maxLength: 1500 }), { minKeys: 1, maxKeys: 6 }), async (fields) => {
-        fc.pre(Object.values(fields).every((value) => !isCiphertext(value)));
-        // IronCore's client builds its results by assignment, so a field named "__proto__" is lost there (ours keeps it).
-        fc.pre(!Object.hasOwn(fields, '__proto__'));
-        const dek = randomBytes(32);
-        const document = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, Buffer.from(value)]));
-        const byIronCore = await ironcore.encryptDocument(document, dek.toString('base64'), 'tenant-aws').toPromise();
-        const ours = decryptDocumentFields(byIronCore, dek);
-        const byUs = encryptDocumentFields(document, dek, 'tenant-aws');
-        const theirs = await ironcore.decryptDocument(byUs, dek.toString('base64')).toPromise();
-        for (const key of Object.keys(document)) {
-          expect(ours[key]!.equals(document[key]!)).toBe(true);
-          expect(Buffer.from(theirs[key]!).equals(document[key]!)).toBe(true);
-          // Same overhead per field: same header, IV and tag sizes.
-          expect(byUs[key]!.length).toBe(byIronCore[key]!.length);
-        }
-      }),
+      fc.asyncProperty(
+        fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array({ maxLength: 1500 }), { minKeys: 1, maxKeys: 6 }),
+        async (fields) => {
+          fc.pre(Object.values(fields).every((value) => !isCiphertext(value)));
+          // IronCore's client builds its results by assignment, so a field named "__proto__" is lost there (ours keeps it).
+          fc.pre(!Object.hasOwn(fields, '__proto__'));
+          const dek = randomBytes(32);
+          const document = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, Buffer.from(value)]));
+          const byIronCore = await ironcore.encryptDocument(document, dek.toString('base64'), 'tenant-aws').toPromise();
+          const ours = decryptDocumentFields(byIronCore, dek);
+          const byUs = encryptDocumentFields(document, dek, 'tenant-aws');
+          const theirs = await ironcore.decryptDocument(byUs, dek.toString('base64')).toPromise();
+          for (const key of Object.keys(document)) {
+            expect(ours[key]!.equals(document[key]!)).toBe(true);
+            expect(Buffer.from(theirs[key]!).equals(document[key]!)).toBe(true);
+            // Same overhead per field: same header, IV and tag sizes.
+            expect(byUs[key]!.length).toBe(byIronCore[key]!.length);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -62,7 +78,9 @@ describe('interoperability with IronCore on the formats', () => {
       const plaintext = randomBytes(size);
 
       const ironcoreOut = collector();
-      await ironcore.encryptStream(Readable.from([plaintext]), ironcoreOut.sink, dek.toString('base64'), 'tenant-gcp').toPromise();
+      await ironcore
+        .encryptStream(Readable.from([plaintext]), ironcoreOut.sink, dek.toString('base64'), 'tenant-gcp')
+        .toPromise();
       const decrypted = collector();
       await pipeline(Readable.from([ironcoreOut.bytes()]), nodeTransform(new StreamDecryptor(dek)), decrypted.sink);
       expect(decrypted.bytes().equals(plaintext)).toBe(true);

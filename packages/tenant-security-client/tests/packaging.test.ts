@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const packageDir = path.join(__dirname, '..');
-const run = (command: string, args: string[]) => execFileSync(command, args, { cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const run = (command: string, args: string[]) =>
+  execFileSync(command, args, { cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 const usage = `
   const client = new api.TenantSecurityClient('http://127.0.0.1:7777/', 'key');
@@ -22,7 +23,14 @@ const usage = `
   };
   client.close();
   console.log(JSON.stringify(result));`;
-const expected = { client: 'function', ciphertext: true, metadata: 't', code: 901, event: 'USER_LOGIN', exception: true };
+const expected = {
+  client: 'function',
+  ciphertext: true,
+  metadata: 't',
+  code: 901,
+  event: 'USER_LOGIN',
+  exception: true,
+};
 
 // Builds over the existing dist (no clean first), so that other suites running meanwhile never find it missing.
 beforeAll(() => {
@@ -31,7 +39,13 @@ beforeAll(() => {
 
 describe('package', () => {
   it('builds ESM and CommonJS with declarations for each', () => {
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.cjs', 'dist/cjs/index.d.cts', 'dist/cjs/client.d.cts']) {
+    for (const file of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cjs/index.cjs',
+      'dist/cjs/index.d.cts',
+      'dist/cjs/client.d.cts',
+    ]) {
       expect(existsSync(path.join(packageDir, file))).toBe(true);
     }
   });
@@ -42,14 +56,32 @@ describe('package', () => {
   });
 
   it('works from ESM (import) through the exports map', () => {
-    const output = run('node', ['--input-type=module', '-e', `import * as api from '@opencmk/tenant-security-client'; ${usage}`]);
+    const output = run('node', [
+      '--input-type=module',
+      '-e',
+      `import * as api from '@opencmk/tenant-security-client'; ${usage}`,
+    ]);
     expect(JSON.parse(output)).toEqual(expected);
   });
 
   it('packs dist, proto and README without sources, tests or source maps', () => {
-    const [pack] = JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'])) as { files: { path: string }[] }[];
+    const [pack] = JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'])) as {
+      files: { path: string }[];
+    }[];
     const files = pack!.files.map((file) => file.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'proto/document_header.proto', 'dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.cjs', 'dist/cjs/index.d.cts']));
-    expect(files.filter((file) => file.startsWith('src/') || file.startsWith('tests/') || file.endsWith('.map'))).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'proto/document_header.proto',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/cjs/index.cjs',
+        'dist/cjs/index.d.cts',
+      ]),
+    );
+    expect(
+      files.filter((file) => file.startsWith('src/') || file.startsWith('tests/') || file.endsWith('.map')),
+    ).toEqual([]);
   });
 });

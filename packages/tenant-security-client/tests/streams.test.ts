@@ -48,7 +48,9 @@ async function viaWeb(core: StreamCore, chunks: Uint8Array[]): Promise<Buffer> {
       controller.close();
     },
   });
-  await source.pipeThrough(webTransform(core)).pipeTo(new WritableStream({ write: (chunk) => void output.push(chunk) }));
+  await source
+    .pipeThrough(webTransform(core))
+    .pipeTo(new WritableStream({ write: (chunk) => void output.push(chunk) }));
   return Buffer.concat(output);
 }
 
@@ -68,11 +70,16 @@ describe('stream encryption', () => {
   it('round-trips any plaintext length, including 0 and < 16 bytes, under any chunking (fast-check)', () => {
     const dek = randomBytes(32);
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(400), { maxLength: 8 }), fc.array(fc.nat(400), { maxLength: 8 }), (plaintext, encryptCuts, decryptCuts) => {
-        const encrypted = runCore(new StreamEncryptor(dek, 'tenant-azure'), chunked(plaintext, encryptCuts));
-        const decrypted = runCore(new StreamDecryptor(dek), chunked(encrypted, decryptCuts));
-        expect(decrypted.equals(Buffer.from(plaintext))).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.array(fc.nat(400), { maxLength: 8 }),
+        fc.array(fc.nat(400), { maxLength: 8 }),
+        (plaintext, encryptCuts, decryptCuts) => {
+          const encrypted = runCore(new StreamEncryptor(dek, 'tenant-azure'), chunked(plaintext, encryptCuts));
+          const decrypted = runCore(new StreamDecryptor(dek), chunked(encrypted, decryptCuts));
+          expect(decrypted.equals(Buffer.from(plaintext))).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -99,7 +106,11 @@ describe('stream encryption', () => {
     for (let length = 0; length < encrypted.length; length += 1) {
       expect(() => runCore(new StreamDecryptor(dek), [encrypted.subarray(0, length)])).toThrow(TscException);
     }
-    await expect(viaNode(new StreamDecryptor(dek), [encrypted.subarray(0, encrypted.length - 1)])).rejects.toMatchObject({ errorCode: TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED });
-    await expect(viaWeb(new StreamDecryptor(randomBytes(32)), [encrypted])).rejects.toMatchObject({ errorCode: TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED });
+    await expect(
+      viaNode(new StreamDecryptor(dek), [encrypted.subarray(0, encrypted.length - 1)]),
+    ).rejects.toMatchObject({ errorCode: TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED });
+    await expect(viaWeb(new StreamDecryptor(randomBytes(32)), [encrypted])).rejects.toMatchObject({
+      errorCode: TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED,
+    });
   });
 });

@@ -50,7 +50,8 @@ function route(path: string, body: Record<string, unknown>): { status: number; j
     }
     case '/api/1/document/unwrap': {
       const opened = openFakeEdek(body['encryptedDocumentKey'] as string);
-      if (!opened || opened.tenantId !== tenantId) return { status: 400, json: { code: 203, message: "Provided EDEK didn't contain IronCore EDEKs" } };
+      if (!opened || opened.tenantId !== tenantId)
+        return { status: 400, json: { code: 203, message: "Provided EDEK didn't contain IronCore EDEKs" } };
       return { status: 200, json: { dek: opened.dek } };
     }
     case '/api/1/document/batch-wrap': {
@@ -71,15 +72,20 @@ function route(path: string, body: Record<string, unknown>): { status: number; j
       const failures: Record<string, unknown> = {};
       for (const [id, edek] of Object.entries(body['edeks'] as Record<string, string>)) {
         const opened = openFakeEdek(edek);
-        if (!opened || opened.tenantId !== tenantId) failures[id] = { code: 203, message: "Provided EDEK didn't contain IronCore EDEKs" };
+        if (!opened || opened.tenantId !== tenantId)
+          failures[id] = { code: 203, message: "Provided EDEK didn't contain IronCore EDEKs" };
         else keys[id] = { dek: opened.dek };
       }
       return { status: 200, json: { keys, failures } };
     }
     case '/api/1/document/rekey': {
       const opened = openFakeEdek(body['encryptedDocumentKey'] as string);
-      if (!opened || opened.tenantId !== tenantId) return { status: 400, json: { code: 203, message: `EDEK is not assigned to tenant ${tenantId}` } };
-      return { status: 200, json: { dek: opened.dek, edek: fakeEdek(body['newTenantId'] as string, Buffer.from(opened.dek, 'base64')) } };
+      if (!opened || opened.tenantId !== tenantId)
+        return { status: 400, json: { code: 203, message: `EDEK is not assigned to tenant ${tenantId}` } };
+      return {
+        status: 200,
+        json: { dek: opened.dek, edek: fakeEdek(body['newTenantId'] as string, Buffer.from(opened.dek, 'base64')) },
+      };
     }
     case '/api/1/event/security-event':
       return { status: 200, json: null };
@@ -89,7 +95,14 @@ function route(path: string, body: Record<string, unknown>): { status: number; j
 }
 
 export async function startStandInProxy(apiKey = 'stand-in-api-key'): Promise<StandInProxy> {
-  const state: StandInProxy = { url: '', apiKey, requests: [], connections: 0, override: undefined, close: async () => {} };
+  const state: StandInProxy = {
+    url: '',
+    apiKey,
+    requests: [],
+    connections: 0,
+    override: undefined,
+    close: async () => {},
+  };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -108,11 +121,13 @@ export async function startStandInProxy(apiKey = 'stand-in-api-key'): Promise<St
       };
       const overridden = state.override?.(recorded);
       if (overridden) {
-        if (overridden.delayMs) setTimeout(() => !res.destroyed && send(overridden.status, overridden.body), overridden.delayMs);
+        if (overridden.delayMs)
+          setTimeout(() => !res.destroyed && send(overridden.status, overridden.body), overridden.delayMs);
         else send(overridden.status, overridden.body);
         return;
       }
-      if (req.headers.authorization !== `cmk ${apiKey}`) return send(401, JSON.stringify({ code: 101, message: 'Unauthorized request' }));
+      if (req.headers.authorization !== `cmk ${apiKey}`)
+        return send(401, JSON.stringify({ code: 101, message: 'Unauthorized request' }));
       const path = (req.url ?? '').replace(/^\/prefix/, '');
       const answer = route(path, body);
       send(answer.status, JSON.stringify(answer.json));

@@ -67,9 +67,7 @@ function invalidRequest(message: string): TspServiceException {
 
 function requireMetadata<T extends { toJsonStructure(): MetadataJson }>(metadata: T, what: string): MetadataJson {
   if (metadata === null || typeof metadata !== 'object' || typeof metadata.toJsonStructure !== 'function') {
-    throw invalidRequest(
-      `${what} must be a ${what === 'EventMetadata' ? 'EventMetadata' : 'DocumentMetadata'} instance.`,
-    );
+    throw invalidRequest(`metadata must be a ${what} instance.`);
   }
   return metadata.toJsonStructure();
 }

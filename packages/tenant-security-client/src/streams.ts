@@ -173,13 +173,13 @@ export function nodeTransform(core: StreamCore): Transform {
 
 /** A Web Streams TransformStream around a core. */
 export function webTransform(core: StreamCore): TransformStream<Uint8Array, Uint8Array> {
+  const failureCode =
+    core instanceof StreamEncryptor
+      ? TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED
+      : TenantSecurityErrorCode.DOCUMENT_DECRYPT_FAILED;
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      if (!(chunk instanceof Uint8Array))
-        throw new TscException(
-          TenantSecurityErrorCode.DOCUMENT_ENCRYPT_FAILED,
-          'Web stream chunks must be Uint8Array.',
-        );
+      if (!(chunk instanceof Uint8Array)) throw new TscException(failureCode, 'Web stream chunks must be Uint8Array.');
       for (const piece of core.update(chunk)) controller.enqueue(piece);
     },
     flush(controller) {

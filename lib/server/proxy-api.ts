@@ -7,7 +7,8 @@ import { appendAuditBatch } from './audit-batch';
 import type { AuditInput } from './audit';
 import type { RequestMeta } from './context';
 import { parseInput } from './sealed-input';
-import { bumpVendorSnapshots, nextNotification, notifyVendorChanged } from './snapshot-versions';
+import { bumpVendorSnapshots, notifyVendorChanged } from './snapshot-versions';
+import { watchSnapshotVersion } from './snapshot-watch';
 import { digestsEqual, sha256Hex } from './tokens';
 import { readVendorSettings } from './vendor-settings';
 
@@ -217,39 +218,15 @@ export function matchesEtag(ifNoneMatch: string | null, version: number): boolea
   return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etagOf(version));
 }
 
-const POLL_INTERVAL_MS = 250;
-
 /**
- * Long-poll: resolves with the proxy's new state as soon as its snapshot version differs from `version` (an
- * in-process notification, or the version column polled every 250 ms for changes made by other broker instances),
+ * Long-poll: resolves with the proxy's new state as soon as its snapshot version differs (see snapshot-watch.ts),
  * null when revoked, or the unchanged proxy when `waitMs` ran out or the request was aborted.
  */
 export async function waitForSnapshotChange(db: Db, proxy: AuthenticatedProxy, waitMs: number, signal: AbortSignal): Promise<AuthenticatedProxy | null> {
-  const deadline = Date.now() + waitMs;
-  while (!signal.aborted) {
-    const [row] = await db
-      .select({ snapshotVersion: proxyConfigs.snapshotVersion, status: proxyConfigs.status, tokenHash: proxyConfigs.tokenHash, name: proxyConfigs.name })
-      .from(proxyConfigs)
-      .where(eq(proxyConfigs.id, proxy.id));
-    if (!row || row.status === 'revoked' || !row.tokenHash) return null;
-    if (row.snapshotVersion !== proxy.snapshotVersion) return { ...proxy, name: row.name, snapshotVersion: row.snapshotVersion };
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal.addEventListener('abort', onAbort);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      nextNotification(proxy.orgId, proxy.id, stop.signal),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.min(POLL_INTERVAL_MS, remaining));
-      }),
-    ]);
-    clearTimeout(timer);
-    stop.abort();
-    signal.removeEventListener('abort', onAbort);
-  }
-  return proxy;
+  const outcome = await watchSnapshotVersion(db, proxy.id, proxy.snapshotVersion, waitMs, signal);
+  if (outcome === 'timeout') return proxy;
+  if (outcome === null) return null;
+  return { ...proxy, name: outcome.name, snapshotVersion: outcome.snapshotVersion };
 }
 
 /**

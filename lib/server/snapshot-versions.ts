@@ -52,25 +52,16 @@ export async function bumpProxySnapshot(db: Db, proxyConfigId: string): Promise<
 /** Call after the bumping transaction committed: wakes this instance's long-polls for the vendor at once. */
 export function notifyVendorChanged(vendorOrgId: string): void {
   emitter().emit(`vendor:${vendorOrgId}`);
+  emitter().emit('change');
 }
 
 export function notifyProxyChanged(proxyConfigId: string): void {
   emitter().emit(`proxy:${proxyConfigId}`);
+  emitter().emit('change');
 }
 
-/** Resolves on the next in-process notification for this proxy configuration (or its vendor), or on abort. */
-export function nextNotification(vendorOrgId: string, proxyConfigId: string, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const events = emitter();
-    const done = () => {
-      events.off(`vendor:${vendorOrgId}`, done);
-      events.off(`proxy:${proxyConfigId}`, done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    if (signal.aborted) return resolve();
-    events.on(`vendor:${vendorOrgId}`, done);
-    events.on(`proxy:${proxyConfigId}`, done);
-    signal.addEventListener('abort', done);
-  });
+/** Any change on this instance (the shared long-poll watcher re-reads at once). Returns the unsubscribe function. */
+export function onAnyChange(listener: () => void): () => void {
+  emitter().on('change', listener);
+  return () => emitter().off('change', listener);
 }

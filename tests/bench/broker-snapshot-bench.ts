@@ -11,6 +11,7 @@
  *   npm run bench:broker     (BENCH_TENANTS=1000 BENCH_ROUNDS=3 for a quick run)
  */
 import { eq, sql } from 'drizzle-orm';
+import { Client } from 'pg';
 import { base64UrlEncode, generateKeyPair, keyId, seal, utf8Encode } from '@opencmk/crypto';
 import { openDatabase, setDatabaseForTests } from '@/db/client';
 import { kmsConfigs, memberships, organizations, proxyConfigs, sealedConfigCopies, tenants, vendorKeys } from '@/db/schema';
@@ -30,7 +31,20 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const meta = { ip: '127.0.0.1', userAgent: 'bench' };
 
 async function main() {
-  const handle = await openDatabase({ dataDir: 'memory://' });
+  // In-memory PGlite by default; with DATABASE_URL a fresh database on that PostgreSQL server, dropped at the end.
+  const serverUrl = process.env.DATABASE_URL;
+  const benchDb = `opencmk_bench_${Date.now()}`;
+  let databaseUrl: string | undefined;
+  if (serverUrl) {
+    const admin = new Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${benchDb}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${benchDb}`;
+    databaseUrl = url.toString();
+  }
+  const handle = await openDatabase(databaseUrl ? { databaseUrl } : { dataDir: 'memory://' });
   setDatabaseForTests(handle);
   const { db } = handle;
   const started = performance.now();
@@ -185,11 +199,17 @@ async function main() {
   }
   await server.close();
   await handle.close();
+  if (serverUrl) {
+    const admin = new Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists ${benchDb}`);
+    await admin.end();
+  }
 
   const row = (name: string, label: string, target: string, ok?: boolean) =>
     `| ${label} | ${samples[name]!.length} | ${summary(samples[name]!)} | ${fmt(percentile(samples[name]!, 50))} | ${fmt(percentile(samples[name]!, 99))} | ${target} | ${ok === undefined ? '—' : ok ? 'met' : 'NOT met'} |`;
   const lines = [
-    `Snapshot API, ${TENANTS} tenant configs (snapshot ${(bytes / 1e6).toFixed(2)} MB), ${ROUNDS} interleaved rounds, Node ${process.version}`,
+    `Snapshot API on ${serverUrl ? 'PostgreSQL' : 'PGlite'}, ${TENANTS} tenant configs (snapshot ${(bytes / 1e6).toFixed(2)} MB), ${ROUNDS} interleaved rounds, Node ${process.version}`,
     '',
     '| case | n | ms min / median / max | p50 | p99 | target | result |',
     '|---|---:|---|---:|---:|---|---|',

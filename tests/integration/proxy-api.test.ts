@@ -116,6 +116,20 @@ describe('GET /api/proxy/v1/snapshot', () => {
     expect(disabled).toMatchObject({ status: 'disabled', sealed: null });
   });
 
+  it('wakes every waiting long-poll at once (one shared watcher per broker process)', async () => {
+    const etag = (await getSnapshot(proxy.brokerToken)).headers.get('etag')!;
+    const waiting = Array.from({ length: 30 }, () => getSnapshot(proxy.brokerToken, '?wait=20', { 'if-none-match': etag }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const changedAt = Date.now();
+    await setTenantConfigStatus(tenantACtx, 'kms', String(secondId), { status: 'active' });
+    const responses = await Promise.all(waiting);
+    expect(Date.now() - changedAt).toBeLessThan(1500);
+    expect(new Set(responses.map((response) => response.status))).toEqual(new Set([200]));
+    expect(new Set(responses.map((response) => response.headers.get('etag'))).size).toBe(1);
+    await Promise.all(responses.map((response) => response.text()));
+    await setTenantConfigStatus(tenantACtx, 'kms', String(secondId), { status: 'disabled' });
+  });
+
   it('validates ?wait (0–30) and answers 400, never 500', async () => {
     for (const query of ['?wait=31', '?wait=-1', '?wait=abc', '?wait=1.5']) {
       const response = await getSnapshot(proxy.brokerToken, query);

@@ -3,7 +3,7 @@
  * exports map (with types next to each), and the `npm pack` file list.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const packageDir = path.join(__dirname, '..');
@@ -62,6 +62,39 @@ describe('package', () => {
       `import * as api from '@opencmk/tenant-security-client'; ${usage}`,
     ]);
     expect(JSON.parse(output)).toEqual(expected);
+  });
+
+  it('typechecks for ESM and CommonJS consumers through the exports map (module nodenext)', () => {
+    // Inside the package so that resolution walks up to the workspace's node_modules.
+    const consumer = mkdtempSync(path.join(packageDir, '.types-check-'));
+    try {
+      const source = `import { TenantSecurityClient, DocumentMetadata, TscException, type BatchResult } from '@opencmk/tenant-security-client';
+const client = new TenantSecurityClient('https://tsp.example.com', 'key', { timeoutMs: 1000 });
+const result: Promise<BatchResult<unknown>> = client.encryptDocumentBatch({ a: { f: new Uint8Array(1) } }, new DocumentMetadata('t', 'u'));
+const code: number = new TscException(902, 'x').errorCode;
+void result; void code;
+`;
+      writeFileSync(path.join(consumer, 'esm.mts'), source);
+      writeFileSync(path.join(consumer, 'cjs.cts'), source);
+      writeFileSync(
+        path.join(consumer, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: ['node'],
+          },
+          files: ['esm.mts', 'cjs.cts'],
+        }),
+      );
+      const tsc = require.resolve('typescript/bin/tsc');
+      expect(() => run(process.execPath, [tsc, '-p', path.join(consumer, 'tsconfig.json')])).not.toThrow();
+    } finally {
+      rmSync(consumer, { recursive: true, force: true });
+    }
   });
 
   it('packs dist, proto and README without sources, tests or source maps', () => {

@@ -280,6 +280,11 @@ function ConfigForm({ orgId, kind, replace, onDone, onCancel }: { orgId: string;
           <label className="flex items-center gap-2">
             <input type="checkbox" name="leasingAllowed" checked={leasingAllowed} onChange={(e) => setLeasingAllowed(e.target.checked)} /> Allow key leasing (fewer KMS calls)
           </label>
+          {errors.leasingAllowed && (
+            <p className="text-sm text-red-700" data-field-error="leasingAllowed">
+              {errors.leasingAllowed.join(' ')}
+            </p>
+          )}
           <label className="flex items-center gap-2">
             <input type="checkbox" name="primary" checked={primary} onChange={(e) => setPrimary(e.target.checked)} /> Make primary (wraps new keys; the first config always is)
           </label>

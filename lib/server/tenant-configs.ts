@@ -21,6 +21,7 @@ import { actorOf, type ScopedContext } from './context';
 import { liveProxyRecipients, lockVendorKey } from './proxy-configs';
 import { keyIdSchema, parseInput, requireBlobFor, sealedBlobSchema } from './sealed-input';
 import { bumpTenantRevs, bumpVendorSnapshots, notifyVendorChanged } from './snapshot-versions';
+import { readVendorSettings } from './vendor-settings';
 
 /**
  * A tenant's KMS and logging configs. The tenant admin's browser seals each config to the current recipients —
@@ -155,6 +156,9 @@ export async function createTenantConfig(ctx: ScopedContext, kind: TenantConfigK
     const base = { id: input.id, orgId: scope.orgId, vendorOrgId: link.vendorOrgId, tenantId: link.tenantRowId, label: input.label, fingerprint: input.fingerprint, createdBy: scope.user.id };
     if (kind === 'kms') {
       const kmsInput = input as z.infer<(typeof createSchemas)['kms']>;
+      if (!kmsInput.leasingAllowed && (await readVendorSettings(tx, link.vendorOrgId)).requireLeasing) {
+        throw new BrokerError('INVALID_INPUT', 'Check the highlighted fields', { leasingAllowed: ['Your vendor requires key leasing'] });
+      }
       const [existingPrimary] = await tx.select({ id: kmsConfigs.id }).from(kmsConfigs).where(and(eq(kmsConfigs.orgId, scope.orgId), eq(kmsConfigs.status, 'primary')));
       const primary = kmsInput.primary || !existingPrimary;
       if (primary && existingPrimary) await tx.update(kmsConfigs).set({ status: 'active', updatedAt: new Date() }).where(eq(kmsConfigs.id, existingPrimary.id));

@@ -303,5 +303,13 @@ describe('vendor keys, proxy configurations and provisioning', () => {
     expect((await call(identityDelete, { orgId: acme.orgId, identityId: identity.id }, acme.cookie, { method: 'DELETE' })).status).toBe(204);
     expect((await call(settingsPut, { orgId: acme.orgId }, acme.cookie, { method: 'PUT', body: { requireLeasing: true, requireLogging: true } })).status).toBe(200);
     expect((await (await call(settingsGet, { orgId: tenant.orgId }, tenant.cookie)).json()).settings).toEqual({ requireLeasing: true, requireLogging: true });
+    // The broker enforces the leasing requirement on new KMS configs.
+    const { id } = await (await call(reservePost, { orgId: tenant.orgId, kind: 'kms' }, tenant.cookie, { method: 'POST' })).json();
+    const set = await (await call(recipientsGet, { orgId: tenant.orgId }, tenant.cookie)).json();
+    const refused = await call(configsPost, { orgId: tenant.orgId, kind: 'kms' }, tenant.cookie, {
+      body: { id, provider: 'aws', label: 'No leasing', leasingAllowed: false, fingerprint: 'c'.repeat(32), copies: sealConfigToRecipients(awsPayload('l'), set.recipients, tenantConfigContext('kms', set.vendorId, set.tenantId, id, 1)) },
+    });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).fieldErrors.leasingAllowed).toEqual(['Your vendor requires key leasing']);
   });
 });

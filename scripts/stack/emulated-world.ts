@@ -21,7 +21,13 @@ export const WORLD = {
     keyId: '0c0f1a5e-0000-4000-8000-00000000a001',
     alias: 'alias/opencmk-demo',
   },
-  gcp: { vendorProject: 'opencmk-vendor', tenantProject: 'opencmk-tenant', location: 'global', keyRing: 'opencmk', key: 'tenant-kek' },
+  gcp: {
+    vendorProject: 'opencmk-vendor',
+    tenantProject: 'opencmk-tenant',
+    location: 'global',
+    keyRing: 'opencmk',
+    key: 'tenant-kek',
+  },
   azure: { vaultName: 'opencmk-demo-vault', keyName: 'tenant-kek' },
   splunk: { tokenName: 'opencmk-demo', index: 'opencmk' },
   webhook: { id: 'opencmk-demo' },
@@ -46,7 +52,12 @@ export const worldSecretsSchema = z.object({
   format: z.literal(1),
   ports: emulatorPortsSchema,
   aws: z.object({ vendor: accessKeySchema, tenantUser: accessKeySchema, keyMaterial: material }),
-  gcp: z.object({ privateKeyPem: z.string().min(100), privateKeyId: z.string().regex(/^[0-9a-f]{40}$/), clientId: z.string().regex(/^\d+$/), keyMaterial: material }),
+  gcp: z.object({
+    privateKeyPem: z.string().min(100),
+    privateKeyId: z.string().regex(/^[0-9a-f]{40}$/),
+    clientId: z.string().regex(/^\d+$/),
+    keyMaterial: material,
+  }),
   azure: z.object({
     tenantId: z.uuid(),
     clientId: z.uuid(),
@@ -63,7 +74,8 @@ const upperAlnum = (length: number) => {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join('');
 };
-const rsaPem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const rsaPem = () =>
+  generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 export function newWorldSecrets(ports: EmulatorPorts): WorldSecrets {
   return {
@@ -93,10 +105,16 @@ export function newWorldSecrets(ports: EmulatorPorts): WorldSecrets {
 }
 
 /** Reads the saved world, or creates and saves a new one (0600: it holds the emulated keys' material). */
-export function loadOrCreateWorldSecrets(file: string, ports: EmulatorPorts): { secrets: WorldSecrets; created: boolean } {
+export function loadOrCreateWorldSecrets(
+  file: string,
+  ports: EmulatorPorts,
+): { secrets: WorldSecrets; created: boolean } {
   if (existsSync(file)) {
     const parsed = worldSecretsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (!parsed.success) throw new Error(`${file} is not a saved emulated world (${parsed.error.issues[0]?.message}); remove .demo/ to start over`);
+    if (!parsed.success)
+      throw new Error(
+        `${file} is not a saved emulated world (${parsed.error.issues[0]?.message}); remove .demo/ to start over`,
+      );
     return { secrets: parsed.data, created: false };
   }
   const secrets = newWorldSecrets(ports);
@@ -122,9 +140,24 @@ export interface DemoWorld {
     keyRing: string;
     key: string;
     keyName: string;
-    serviceAccountKey: { type: 'service_account'; project_id: string; private_key_id: string; private_key: string; client_email: string; client_id: string; token_uri: string };
+    serviceAccountKey: {
+      type: 'service_account';
+      project_id: string;
+      private_key_id: string;
+      private_key: string;
+      client_email: string;
+      client_id: string;
+      token_uri: string;
+    };
   };
-  azure: { vaultUrl: string; authorityHost: string; keyName: string; tenantId: string; clientId: string; clientSecret: string };
+  azure: {
+    vaultUrl: string;
+    authorityHost: string;
+    keyName: string;
+    tenantId: string;
+    clientId: string;
+    clientSecret: string;
+  };
   splunk: { url: string; token: string; index: string };
   webhook: { id: string; url: string; secret: string };
   admin: { aws: string; gcp: string; azure: string; sinks: string };
@@ -135,34 +168,57 @@ export interface DemoWorld {
  * material. Until it does, the saved material is put in place here, and any change of the internals fails loudly
  * instead of silently making old EDEKs undecryptable.
  */
-function replaceKeyMaterial(emulators: Emulators, secrets: WorldSecrets, names: { awsArn: string; gcpKey: string; gcpEmail: string }): void {
+function replaceKeyMaterial(
+  emulators: Emulators,
+  secrets: WorldSecrets,
+  names: { awsArn: string; gcpKey: string; gcpEmail: string },
+): void {
   const fail = (what: string): never => {
-    throw new Error(`cannot restore the emulated ${what}: @opencmk/kms-emulator internals changed (scripts/stack/emulated-world.ts)`);
+    throw new Error(
+      `cannot restore the emulated ${what}: @opencmk/kms-emulator internals changed (scripts/stack/emulated-world.ts)`,
+    );
   };
   const awsKey = (emulators.aws as unknown as { keys?: Map<string, { materials?: Buffer[] }> }).keys?.get(names.awsArn);
   if (!awsKey || !Array.isArray(awsKey.materials) || awsKey.materials.length !== 1) fail('AWS key');
   awsKey!.materials = [Buffer.from(secrets.aws.keyMaterial, 'base64')];
 
-  const gcpKey = (emulators.gcp as unknown as { keys?: Map<string, { versions?: Map<number, { material?: Buffer }> }> }).keys?.get(names.gcpKey);
+  const gcpKey = (
+    emulators.gcp as unknown as { keys?: Map<string, { versions?: Map<number, { material?: Buffer }> }> }
+  ).keys?.get(names.gcpKey);
   const gcpVersion = gcpKey?.versions?.get(1);
   if (!gcpVersion || !Buffer.isBuffer(gcpVersion.material)) fail('Google Cloud key');
   gcpVersion!.material = Buffer.from(secrets.gcp.keyMaterial, 'base64');
 
-  const account = (emulators.gcp.identity as unknown as { accounts?: Map<string, { keyId?: string; keyJson?: { private_key_id: string; client_id: string } }> }).accounts?.get(names.gcpEmail);
+  const account = (
+    emulators.gcp.identity as unknown as {
+      accounts?: Map<string, { keyId?: string; keyJson?: { private_key_id: string; client_id: string } }>;
+    }
+  ).accounts?.get(names.gcpEmail);
   if (!account || typeof account.keyId !== 'string' || !account.keyJson) fail('Google service account');
   // The SDK signs its JWTs with this id as `kid`; the emulator checks it against the registered key.
   account!.keyId = secrets.gcp.privateKeyId;
   account!.keyJson!.private_key_id = secrets.gcp.privateKeyId;
   account!.keyJson!.client_id = secrets.gcp.clientId;
 
-  const vaultKey = (emulators.azure as unknown as { keys?: Map<string, { versions?: { version: string; kty: string; privateKey?: unknown; publicKey?: unknown; created: number }[] }> }).keys?.get(
-    WORLD.azure.keyName,
-  );
+  const vaultKey = (
+    emulators.azure as unknown as {
+      keys?: Map<
+        string,
+        { versions?: { version: string; kty: string; privateKey?: unknown; publicKey?: unknown; created: number }[] }
+      >;
+    }
+  ).keys?.get(WORLD.azure.keyName);
   const version = vaultKey?.versions?.[0];
   if (!vaultKey || vaultKey.versions!.length !== 1 || version?.kty !== 'RSA' || !version.privateKey) fail('Azure key');
   const privateKey = createPrivateKey(secrets.azure.rsaPrivateKeyPem);
   // EDEKs name the versioned kid, so the version string is part of what must not change.
-  vaultKey!.versions![0] = { version: secrets.azure.keyVersion, kty: 'RSA', privateKey, publicKey: createPublicKey(privateKey), created: version!.created };
+  vaultKey!.versions![0] = {
+    version: secrets.azure.keyVersion,
+    kty: 'RSA',
+    privateKey,
+    publicKey: createPublicKey(privateKey),
+    created: version!.created,
+  };
 }
 
 export interface StartedWorld {
@@ -171,7 +227,10 @@ export interface StartedWorld {
 }
 
 /** Starts the emulators on the saved ports and registers the saved world; the CA PEM is (re)written to `caFile`. */
-export async function startEmulatedWorld(secrets: WorldSecrets, options: { caFile: string; host?: string }): Promise<StartedWorld> {
+export async function startEmulatedWorld(
+  secrets: WorldSecrets,
+  options: { caFile: string; host?: string },
+): Promise<StartedWorld> {
   const emulators = await startEmulators({
     host: options.host ?? '127.0.0.1',
     caFile: options.caFile,
@@ -182,7 +241,11 @@ export async function startEmulatedWorld(secrets: WorldSecrets, options: { caFil
   try {
     const { aws, gcp, azure, sinks } = emulators;
     aws.control.api.addUser({ accountId: WORLD.aws.vendorAccountId, userName: 'opencmk-proxy', ...secrets.aws.vendor });
-    const tenantUser = aws.control.api.addUser({ accountId: WORLD.aws.tenantAccountId, userName: 'opencmk-tenant-kms', ...secrets.aws.tenantUser });
+    const tenantUser = aws.control.api.addUser({
+      accountId: WORLD.aws.tenantAccountId,
+      userName: 'opencmk-tenant-kms',
+      ...secrets.aws.tenantUser,
+    });
     const awsKey = aws.control.api.addKey({
       accountId: WORLD.aws.tenantAccountId,
       region: WORLD.aws.region,
@@ -192,7 +255,11 @@ export async function startEmulatedWorld(secrets: WorldSecrets, options: { caFil
       allowedPrincipals: [tenantUser.arn],
     });
 
-    const serviceAccount = gcp.control.api.addServiceAccount({ projectId: WORLD.gcp.vendorProject, accountId: 'opencmk-proxy', privateKeyPem: secrets.gcp.privateKeyPem });
+    const serviceAccount = gcp.control.api.addServiceAccount({
+      projectId: WORLD.gcp.vendorProject,
+      accountId: 'opencmk-proxy',
+      privateKeyPem: secrets.gcp.privateKeyPem,
+    });
     const gcpKey = gcp.control.api.addKey({
       project: WORLD.gcp.tenantProject,
       location: WORLD.gcp.location,
@@ -201,18 +268,35 @@ export async function startEmulatedWorld(secrets: WorldSecrets, options: { caFil
       members: [serviceAccount.client_email],
     });
 
-    azure.control.api.addApp({ displayName: 'opencmk-proxy', clientId: secrets.azure.clientId, clientSecret: secrets.azure.clientSecret });
+    azure.control.api.addApp({
+      displayName: 'opencmk-proxy',
+      clientId: secrets.azure.clientId,
+      clientSecret: secrets.azure.clientSecret,
+    });
     azure.control.api.addKey({ name: WORLD.azure.keyName, access: [secrets.azure.clientId] });
 
-    sinks.control.api.addSplunkToken({ name: WORLD.splunk.tokenName, token: secrets.splunk.token, defaultIndex: WORLD.splunk.index });
+    sinks.control.api.addSplunkToken({
+      name: WORLD.splunk.tokenName,
+      token: secrets.splunk.token,
+      defaultIndex: WORLD.splunk.index,
+    });
     const webhook = sinks.control.api.addWebhook({ id: WORLD.webhook.id, secret: secrets.webhook.secret });
 
-    replaceKeyMaterial(emulators, secrets, { awsArn: awsKey.arn, gcpKey: gcpKey.name, gcpEmail: serviceAccount.client_email });
+    replaceKeyMaterial(emulators, secrets, {
+      awsArn: awsKey.arn,
+      gcpKey: gcpKey.name,
+      gcpEmail: serviceAccount.client_email,
+    });
     const keyJson = gcp.identity.keyJson(serviceAccount.client_email);
 
     const world: DemoWorld = {
       caFile: emulators.ca.path,
-      aws: { endpoint: aws.url, region: WORLD.aws.region, keyArn: awsKey.arn, tenantUser: { arn: tenantUser.arn, ...secrets.aws.tenantUser } },
+      aws: {
+        endpoint: aws.url,
+        region: WORLD.aws.region,
+        keyArn: awsKey.arn,
+        tenantUser: { arn: tenantUser.arn, ...secrets.aws.tenantUser },
+      },
       gcp: {
         endpoint: gcp.httpUrl,
         project: WORLD.gcp.tenantProject,
@@ -240,7 +324,12 @@ export async function startEmulatedWorld(secrets: WorldSecrets, options: { caFil
       },
       splunk: { url: sinks.splunkUrl, token: secrets.splunk.token, index: WORLD.splunk.index },
       webhook: { id: webhook.id, url: webhook.url, secret: secrets.webhook.secret },
-      admin: { aws: `${aws.url}/__emulator`, gcp: `${gcp.httpUrl}/__emulator`, azure: `${azure.url}/__emulator`, sinks: `${sinks.httpUrl}/__emulator` },
+      admin: {
+        aws: `${aws.url}/__emulator`,
+        gcp: `${gcp.httpUrl}/__emulator`,
+        azure: `${azure.url}/__emulator`,
+        sinks: `${sinks.httpUrl}/__emulator`,
+      },
     };
     return { emulators, world };
   } catch (error) {

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const env = parsed.data;
   const base = env.EMULATOR_PORT_BASE;
   const started = Date.now();
-  let stack: RunningStack | undefined;
+  const running: { stack?: RunningStack } = {};
   let stopping = false;
   const aborter = new AbortController();
   const shutdown = (signal: string) => {
@@ -49,8 +49,8 @@ async function main(): Promise<void> {
     log(`${signal}: stopping`);
     aborter.abort();
     // Still starting: startStack stops what it started and rejects, and main() exits then.
-    if (!stack) return;
-    stack.stop().then(
+    if (!running.stack) return;
+    running.stack.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -58,12 +58,22 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  stack = await startStack({
+  const stack = (running.stack = await startStack({
     brokerPort: env.PORT,
     brokerHost: env.HOST,
     proxyPort: env.PROXY_PORT,
     proxyHealthPort: env.PROXY_HEALTH_PORT,
-    emulatorPorts: base === 0 ? { aws: 0, gcpHttp: 0, gcpHttps: 0, azure: 0, sinksHttp: 0, sinksHttps: 0 } : { aws: base, gcpHttp: base + 1, gcpHttps: base + 2, azure: base + 3, sinksHttp: base + 4, sinksHttps: base + 5 },
+    emulatorPorts:
+      base === 0
+        ? { aws: 0, gcpHttp: 0, gcpHttps: 0, azure: 0, sinksHttp: 0, sinksHttps: 0 }
+        : {
+            aws: base,
+            gcpHttp: base + 1,
+            gcpHttps: base + 2,
+            azure: base + 3,
+            sinksHttp: base + 4,
+            sinksHttps: base + 5,
+          },
     dataDir: path.resolve(env.DATA_DIR),
     demoDir: path.resolve(env.DEMO_DIR),
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
@@ -74,11 +84,13 @@ async function main(): Promise<void> {
   }).catch((error: unknown) => {
     if (stopping) return undefined;
     throw error;
-  });
+  }));
   if (!stack) process.exit(0);
   if (stopping) return;
   console.log(describeStack(stack, path.resolve(env.DEMO_DIR)));
-  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; wrote ${path.join(path.resolve(env.DEMO_DIR), 'stack.json')}`);
+  log(
+    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s; wrote ${path.join(path.resolve(env.DEMO_DIR), 'stack.json')}`,
+  );
   const { name, code } = await stack.exited;
   if (stopping) return;
   log(`${name} exited (${code}); stopping the stack`);

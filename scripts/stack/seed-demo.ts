@@ -6,19 +6,22 @@
  *
  * Runs with the broker stopped (embedded PGlite belongs to one process at a time).
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import {
-  base64UrlEncode,
-  generateKeyPair,
-  protectPrivateKey,
-  seal,
-  sealToMany,
-  utf8Encode,
-  base64UrlDecode,
-  type SealContext,
-} from '@opencmk/crypto';
+import { randomBytes } from 'node:crypto';
+import { base64UrlEncode, generateKeyPair, protectPrivateKey, seal } from '@opencmk/crypto';
 import type { Db } from '@/db/client';
-import { kmsConfigPayloadSchema, kmsKeyPath, loggingConfigPayloadSchema, loggingDestination } from '@/lib/config-schemas';
+import {
+  configFingerprint,
+  generateProxyConfig,
+  sealConfigToRecipients,
+  tenantConfigContext,
+  vendorGrantContext,
+} from '@/lib/browser-sealing';
+import {
+  kmsConfigPayloadSchema,
+  kmsKeyPath,
+  loggingConfigPayloadSchema,
+  loggingDestination,
+} from '@/lib/config-schemas';
 import { registerAdminKey, createVendorKey } from '@/lib/server/broker-keys';
 import { noRequestMeta, type ScopedContext, type SignedInUser } from '@/lib/server/context';
 import { acceptInvitation } from '@/lib/server/invitations';
@@ -30,17 +33,36 @@ import { createTenantConfig, getRecipients, reserveConfigId } from '@/lib/server
 import { inviteTenant } from '@/lib/server/tenants';
 import { findOrCreateUserByEmail } from '@/lib/server/users';
 import type { DemoWorld } from './emulated-world';
-import { proxyEnvText, type ProxyEnvSettings } from './proxy-env';
 
 export const DEMO_VENDOR = { name: 'Acme SaaS', adminEmail: 'admin@acme-saas.example' } as const;
 export const DEMO_TENANTS = [
-  { provider: 'aws', tenantId: 'tenant-aws', displayName: 'Tenant on AWS', adminEmail: 'admin@tenant-aws.example', logging: 'splunk', leasing: true },
-  { provider: 'gcp', tenantId: 'tenant-gcp', displayName: 'Tenant on Google Cloud', adminEmail: 'admin@tenant-gcp.example', logging: 'webhook', leasing: true },
+  {
+    provider: 'aws',
+    tenantId: 'tenant-aws',
+    displayName: 'Tenant on AWS',
+    adminEmail: 'admin@tenant-aws.example',
+    logging: 'splunk',
+    leasing: true,
+  },
+  {
+    provider: 'gcp',
+    tenantId: 'tenant-gcp',
+    displayName: 'Tenant on Google Cloud',
+    adminEmail: 'admin@tenant-gcp.example',
+    logging: 'webhook',
+    leasing: true,
+  },
   // No key leasing for this one: every unwrap reaches the vault, so what the tenant does in its KMS shows at once.
-  { provider: 'azure', tenantId: 'tenant-azure', displayName: 'Tenant on Azure', adminEmail: 'admin@tenant-azure.example', logging: 'splunk', leasing: false },
+  {
+    provider: 'azure',
+    tenantId: 'tenant-azure',
+    displayName: 'Tenant on Azure',
+    adminEmail: 'admin@tenant-azure.example',
+    logging: 'splunk',
+    leasing: false,
+  },
 ] as const;
 export type DemoProvider = (typeof DEMO_TENANTS)[number]['provider'];
-
 
 export interface SeededDemo {
   vendorId: string;
@@ -51,15 +73,18 @@ export interface SeededDemo {
   apiKey: string;
   /** The `.env` text the vendor admin's browser would offer for download. */
   proxyEnv: string;
-  tenants: Record<DemoProvider, { tenantId: string; orgId: string; adminEmail: string; kmsConfigId: number; loggingConfigId: number }>;
+  tenants: Record<
+    DemoProvider,
+    { tenantId: string; orgId: string; adminEmail: string; kmsConfigId: number; loggingConfigId: number }
+  >;
 }
 
-const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
-/** Shown next to a config so admins can tell configs apart; derived from what cannot change (the key path). */
-const configFingerprint = (text: string) => sha256Hex(text).slice(0, 32);
-
 async function scopeFor(db: Db, user: SignedInUser, orgId: string, kind: 'vendor' | 'tenant'): Promise<ScopedContext> {
-  return { db, scope: await requireOrgAdmin(db, user, orgId, kind), meta: { ip: '127.0.0.1', userAgent: 'opencmk-demo-seed' } };
+  return {
+    db,
+    scope: await requireOrgAdmin(db, user, orgId, kind),
+    meta: { ip: '127.0.0.1', userAgent: 'opencmk-demo-seed' },
+  };
 }
 
 async function signedInUser(db: Db, email: string): Promise<SignedInUser> {
@@ -111,28 +136,56 @@ function loggingPayload(kind: 'splunk' | 'webhook', world: DemoWorld) {
  * A tenant admin's browser: check the fields, reserve an id (it is part of the seal context), seal to every current
  * recipient and submit — the same sequence as the tenant config page.
  */
-async function submitTenantConfig(ctx: ScopedContext, kind: 'kms' | 'logging', raw: unknown, label: string, leasingAllowed = true): Promise<number> {
+async function submitTenantConfig(
+  ctx: ScopedContext,
+  kind: 'kms' | 'logging',
+  raw: unknown,
+  label: string,
+  leasingAllowed = true,
+): Promise<number> {
   const recipients = await getRecipients(ctx);
   const { id } = await reserveConfigId(ctx, kind);
-  const context: SealContext = { purpose: kind === 'kms' ? 'kms-config' : 'logging-config', vendorId: recipients.vendorId, tenantId: recipients.tenantId, subjectId: String(id), subjectVersion: 1 };
-  const copies = sealToMany(
-    utf8Encode(JSON.stringify(kind === 'kms' ? kmsConfigPayloadSchema.parse(raw) : loggingConfigPayloadSchema.parse(raw))),
-    recipients.recipients.map((recipient) => base64UrlDecode(recipient.publicKey)),
-    context,
-  );
+  const context = tenantConfigContext(kind, recipients.vendorId, recipients.tenantId, id, 1);
   if (kind === 'kms') {
     const payload = kmsConfigPayloadSchema.parse(raw);
-    await createTenantConfig(ctx, 'kms', { id, provider: payload.provider, label, leasingAllowed, primary: true, fingerprint: configFingerprint(kmsKeyPath(payload)), copies });
+    const copies = sealConfigToRecipients(payload, recipients.recipients, context);
+    await createTenantConfig(ctx, 'kms', {
+      id,
+      provider: payload.provider,
+      label,
+      leasingAllowed,
+      primary: true,
+      fingerprint: await configFingerprint(kmsKeyPath(payload)),
+      copies,
+    });
   } else {
     const payload = loggingConfigPayloadSchema.parse(raw);
-    await createTenantConfig(ctx, 'logging', { id, provider: payload.provider, label, fingerprint: configFingerprint(loggingDestination(payload)), copies });
+    const copies = sealConfigToRecipients(payload, recipients.recipients, context);
+    await createTenantConfig(ctx, 'logging', {
+      id,
+      provider: payload.provider,
+      label,
+      fingerprint: await configFingerprint(loggingDestination(payload)),
+      copies,
+    });
   }
   return id;
 }
 
-export async function seedDemo(db: Db, world: DemoWorld, settings: ProxyEnvSettings, log: (line: string) => void): Promise<SeededDemo> {
+export async function seedDemo(
+  db: Db,
+  world: DemoWorld,
+  brokerUrl: string,
+  log: (line: string) => void,
+): Promise<SeededDemo> {
   const system = { type: 'system' as const, id: null, label: 'opencmk-demo-seed' };
-  const { orgId: vendorId } = await createVendor(db, { name: DEMO_VENDOR.name, adminEmail: DEMO_VENDOR.adminEmail }, system, noRequestMeta, { onlyIfNoVendor: true });
+  const { orgId: vendorId } = await createVendor(
+    db,
+    { name: DEMO_VENDOR.name, adminEmail: DEMO_VENDOR.adminEmail },
+    system,
+    noRequestMeta,
+    { onlyIfNoVendor: true },
+  );
   const vendorAdmin = await signedInUser(db, DEMO_VENDOR.adminEmail);
   const vendorCtx = await scopeFor(db, vendorAdmin, vendorId, 'vendor');
 
@@ -140,42 +193,80 @@ export async function seedDemo(db: Db, world: DemoWorld, settings: ProxyEnvSetti
   log('vendor keys (argon2id, a few seconds)');
   const vendorPassphrase = `demo-${randomBytes(9).toString('base64url')}`;
   const adminKey = generateKeyPair();
-  await registerAdminKey(vendorCtx, { publicKey: base64UrlEncode(adminKey.publicKey), protectedPrivateKey: await protectPrivateKey(adminKey.privateKey, vendorPassphrase) });
+  await registerAdminKey(vendorCtx, {
+    publicKey: base64UrlEncode(adminKey.publicKey),
+    protectedPrivateKey: await protectPrivateKey(adminKey.privateKey, vendorPassphrase),
+  });
   const vendorKey = generateKeyPair();
-  const grantContext: SealContext = { purpose: 'vendor-key', vendorId, tenantId: '', subjectId: vendorAdmin.id, subjectVersion: 1 };
-  await createVendorKey(vendorCtx, { publicKey: base64UrlEncode(vendorKey.publicKey), sealedGrant: seal(vendorKey.privateKey, adminKey.publicKey, grantContext) });
+  await createVendorKey(vendorCtx, {
+    publicKey: base64UrlEncode(vendorKey.publicKey),
+    sealedGrant: seal(vendorKey.privateKey, adminKey.publicKey, vendorGrantContext(vendorId, vendorAdmin.id)),
+  });
 
-  // A proxy configuration before any tenant config: tenants seal to it directly, nothing to provision later.
+  // A proxy configuration before any tenant config: tenants seal to it directly, nothing to provision later. Its
+  // `.env` carries the documented defaults; the stack overrides ports, bind address and CA file when it starts it.
   log('proxy configuration');
-  const proxyConfigId = randomUUID();
-  const proxyKey = generateKeyPair();
-  const brokerToken = `ocmk_bt_${randomBytes(32).toString('base64url')}`;
-  const apiKey = `ocmk_ak_${randomBytes(32).toString('base64url')}`;
-  const proxyEnv = proxyEnvText({ brokerUrl: settings.brokerUrl, proxyConfigId, vendorId, privateKey: proxyKey.privateKey, brokerToken, apiKey, settings });
-  const envContext: SealContext = { purpose: 'proxy-env', vendorId, tenantId: '', subjectId: proxyConfigId, subjectVersion: 1 };
-  await createProxyConfig(vendorCtx, {
-    id: proxyConfigId,
+  const generated = await generateProxyConfig({
     name: 'demo pod',
-    publicKey: base64UrlEncode(proxyKey.publicKey),
-    tokenHash: sha256Hex(brokerToken),
-    sealedEnv: seal(utf8Encode(proxyEnv), vendorKey.publicKey, envContext),
+    brokerUrl,
+    vendorId,
+    vendorPublicKey: base64UrlEncode(vendorKey.publicKey),
+  });
+  const proxyConfigId = generated.id;
+  await createProxyConfig(vendorCtx, {
+    id: generated.id,
+    name: 'demo pod',
+    publicKey: generated.publicKey,
+    tokenHash: generated.tokenHash,
+    sealedEnv: generated.sealedEnv,
   });
   await activateProxyConfig(vendorCtx, proxyConfigId);
 
   const tenants = {} as SeededDemo['tenants'];
   for (const tenant of DEMO_TENANTS) {
     log(`tenant ${tenant.tenantId}`);
-    await inviteTenant(vendorCtx, { vendorTenantId: tenant.tenantId, displayName: tenant.displayName, adminEmail: tenant.adminEmail });
+    await inviteTenant(vendorCtx, {
+      vendorTenantId: tenant.tenantId,
+      displayName: tenant.displayName,
+      adminEmail: tenant.adminEmail,
+    });
     // The invitee follows the link from the e-mail (the dev outbox here) after signing in as the invited address.
-    const mail = (await listOutbox(db, 200)).find((message) => message.to === tenant.adminEmail && message.link?.includes('/invite/'));
+    const mail = (await listOutbox(db, 200)).find(
+      (message) => message.to === tenant.adminEmail && message.link?.includes('/invite/'),
+    );
     if (!mail?.link) throw new Error(`no invitation e-mail for ${tenant.adminEmail} in the outbox`);
     const token = decodeURIComponent(new URL(mail.link).pathname.split('/').pop()!);
     const tenantAdmin = await signedInUser(db, tenant.adminEmail);
     const { orgId } = await acceptInvitation(db, tenantAdmin, token, noRequestMeta);
     const tenantCtx = await scopeFor(db, tenantAdmin, orgId, 'tenant');
-    const kmsConfigId = await submitTenantConfig(tenantCtx, 'kms', kmsPayload(tenant.provider, world), `${tenant.provider.toUpperCase()} key (emulated)`, tenant.leasing);
-    const loggingConfigId = await submitTenantConfig(tenantCtx, 'logging', loggingPayload(tenant.logging, world), `${tenant.logging} (emulated)`);
-    tenants[tenant.provider] = { tenantId: tenant.tenantId, orgId, adminEmail: tenant.adminEmail, kmsConfigId, loggingConfigId };
+    const kmsConfigId = await submitTenantConfig(
+      tenantCtx,
+      'kms',
+      kmsPayload(tenant.provider, world),
+      `${tenant.provider.toUpperCase()} key (emulated)`,
+      tenant.leasing,
+    );
+    const loggingConfigId = await submitTenantConfig(
+      tenantCtx,
+      'logging',
+      loggingPayload(tenant.logging, world),
+      `${tenant.logging} (emulated)`,
+    );
+    tenants[tenant.provider] = {
+      tenantId: tenant.tenantId,
+      orgId,
+      adminEmail: tenant.adminEmail,
+      kmsConfigId,
+      loggingConfigId,
+    };
   }
-  return { vendorId, vendorAdminEmail: DEMO_VENDOR.adminEmail, vendorPassphrase, proxyConfigId, apiKey, proxyEnv, tenants };
+  return {
+    vendorId,
+    vendorAdminEmail: DEMO_VENDOR.adminEmail,
+    vendorPassphrase,
+    proxyConfigId,
+    apiKey: generated.apiKey,
+    proxyEnv: generated.env,
+    tenants,
+  };
 }

@@ -55,7 +55,13 @@ const demoFileSchema = z.object({
   apiKey: z.string(),
   tenants: z.record(
     z.enum(['aws', 'gcp', 'azure']),
-    z.object({ tenantId: z.string(), orgId: z.string(), adminEmail: z.string(), kmsConfigId: z.number(), loggingConfigId: z.number() }),
+    z.object({
+      tenantId: z.string(),
+      orgId: z.string(),
+      adminEmail: z.string(),
+      kmsConfigId: z.number(),
+      loggingConfigId: z.number(),
+    }),
   ),
 });
 export type DemoFile = z.infer<typeof demoFileSchema>;
@@ -141,11 +147,18 @@ function stopChild(child: Child, graceMs = 8000): Promise<void> {
 /** A start-up failure with its own explanation (not a transient "not yet"). */
 class StackError extends Error {}
 
-async function waitFor(what: string, check: () => Promise<boolean>, child: Child, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  child: Child,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (signal?.aborted) throw new Error(`stopped before ${what}`);
-    if (child.process.exitCode !== null || child.process.signalCode !== null) throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) before ${what}`);
+    if (child.process.exitCode !== null || child.process.signalCode !== null)
+      throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) before ${what}`);
     if (
       await check().catch((error: unknown) => {
         if (error instanceof StackError) throw error;
@@ -168,7 +181,11 @@ async function httpOk(url: string): Promise<boolean> {
 /** `node scripts/start.mjs --build-only`: the broker's production build when .next is missing or stale. */
 function buildBrokerIfStale(env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs'), '--build-only'], { cwd: repoRoot, env: { ...env, NODE_ENV: 'production' }, stdio: 'inherit' });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs'), '--build-only'], {
+      cwd: repoRoot,
+      env: { ...env, NODE_ENV: 'production' },
+      stdio: 'inherit',
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the broker build failed (exit ${code})`))));
   });
@@ -179,7 +196,8 @@ async function seedOnce(options: StackOptions, world: DemoWorld, brokerEnv: Node
   const envFile = path.join(options.demoDir, 'proxy.env');
   if (existsSync(demoFile) && existsSync(envFile)) {
     const parsed = demoFileSchema.safeParse(JSON.parse(readFileSync(demoFile, 'utf8')));
-    if (!parsed.success) throw new Error(`${demoFile} is damaged: remove ${options.demoDir} and ${options.dataDir} to start over`);
+    if (!parsed.success)
+      throw new Error(`${demoFile} is damaged: remove ${options.demoDir} and ${options.dataDir} to start over`);
     return parsed.data;
   }
   options.log('first run: creating the demo vendor, tenants, configs and proxy configuration');
@@ -189,19 +207,20 @@ async function seedOnce(options: StackOptions, world: DemoWorld, brokerEnv: Node
     else process.env[name] = brokerEnv[name];
   }
   const [{ openDatabase }, { seedDemo }] = await Promise.all([import('@/db/client'), import('./seed-demo')]);
-  const handle = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, migrationsFolder: path.join(repoRoot, 'db', 'migrations') });
+  const handle = await openDatabase({
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir,
+    migrationsFolder: path.join(repoRoot, 'db', 'migrations'),
+  });
   let seeded: SeededDemo;
   try {
-    seeded = await seedDemo(
-      handle.db,
-      world,
-      { brokerUrl: brokerEnv.BROKER_URL!, port: options.proxyPort, healthPort: options.proxyHealthPort, host: '127.0.0.1', kmsExtraCaFile: world.caFile },
-      (line) => options.log(`  ${line}`),
-    );
+    seeded = await seedDemo(handle.db, world, brokerEnv.BROKER_URL!, (line) => options.log(`  ${line}`));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/vendor organization already exists/i.test(message)) {
-      throw new Error(`${options.dataDir} already holds a vendor that the demo did not create (no ${demoFile}): remove ${options.dataDir} or set DATA_DIR`);
+      throw new Error(
+        `${options.dataDir} already holds a vendor that the demo did not create (no ${demoFile}): remove ${options.dataDir} or set DATA_DIR`,
+      );
     }
     throw error;
   } finally {
@@ -217,11 +236,22 @@ async function seedOnce(options: StackOptions, world: DemoWorld, brokerEnv: Node
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(options.demoDir, { recursive: true, mode: 0o700 });
   rmSync(path.join(options.demoDir, 'stack.json'), { force: true });
-  const { secrets, created } = loadOrCreateWorldSecrets(path.join(options.demoDir, 'emulated-world.json'), options.emulatorPorts);
-  if (!created && JSON.stringify(secrets.ports) !== JSON.stringify(options.emulatorPorts) && Object.values(options.emulatorPorts).some((port) => port !== 0)) {
-    options.log(`emulator ports kept from the first run (the demo configs name them): ${JSON.stringify(secrets.ports)}`);
+  const { secrets, created } = loadOrCreateWorldSecrets(
+    path.join(options.demoDir, 'emulated-world.json'),
+    options.emulatorPorts,
+  );
+  if (
+    !created &&
+    JSON.stringify(secrets.ports) !== JSON.stringify(options.emulatorPorts) &&
+    Object.values(options.emulatorPorts).some((port) => port !== 0)
+  ) {
+    options.log(
+      `emulator ports kept from the first run (the demo configs name them): ${JSON.stringify(secrets.ports)}`,
+    );
   }
-  const { emulators, world } = await startEmulatedWorld(secrets, { caFile: path.join(options.demoDir, 'emulator-ca.pem') });
+  const { emulators, world } = await startEmulatedWorld(secrets, {
+    caFile: path.join(options.demoDir, 'emulator-ca.pem'),
+  });
   if (created) {
     // Port 0 means "any": keep what the OS gave, since the tenant configs about to be sealed name these URLs.
     const bound = {
@@ -232,7 +262,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       sinksHttp: Number(new URL(emulators.sinks.httpUrl).port),
       sinksHttps: Number(new URL(emulators.sinks.httpsUrl).port),
     };
-    writePrivate(path.join(options.demoDir, 'emulated-world.json'), `${JSON.stringify({ ...secrets, ports: bound }, null, 2)}\n`);
+    writePrivate(
+      path.join(options.demoDir, 'emulated-world.json'),
+      `${JSON.stringify({ ...secrets, ports: bound }, null, 2)}\n`,
+    );
   }
   const children: Child[] = [];
   let stopping: Promise<void> | undefined;
@@ -267,7 +300,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const demo = await seedOnce(options, world, brokerEnv);
 
     options.log(`starting the broker on ${publicBrokerUrl}`);
-    const broker = startChild('broker', [nextBin, 'start', '-p', String(options.brokerPort), '-H', options.brokerHost], brokerEnv, options);
+    const broker = startChild(
+      'broker',
+      [nextBin, 'start', '-p', String(options.brokerPort), '-H', options.brokerHost],
+      brokerEnv,
+      options,
+    );
     children.push(broker);
     await waitFor('broker health', () => httpOk(`${brokerUrl}/api/health`), broker, 120_000, options.signal);
 
@@ -286,7 +324,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       METADATA_SERVER_DETECTION: 'none',
     };
     options.log(`starting the proxy on http://127.0.0.1:${options.proxyPort}`);
-    const proxy = startChild('proxy', [proxyMain, '--env-file', path.join(options.demoDir, 'proxy.env')], proxyEnv, options);
+    const proxy = startChild(
+      'proxy',
+      [proxyMain, '--env-file', path.join(options.demoDir, 'proxy.env')],
+      proxyEnv,
+      options,
+    );
     children.push(proxy);
     const proxyUrl = `http://127.0.0.1:${options.proxyPort}`;
     const proxyHealthUrl = `http://127.0.0.1:${options.proxyHealthPort}`;
@@ -294,7 +337,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       'proxy ready (first snapshot from the broker)',
       async () => {
         if (await httpOk(`${proxyHealthUrl}/ready`)) return true;
-        const health = (await (await fetch(`${proxyHealthUrl}/health`, { signal: AbortSignal.timeout(2000) })).json()) as { revoked?: boolean };
+        const health = (await (
+          await fetch(`${proxyHealthUrl}/health`, { signal: AbortSignal.timeout(2000) })
+        ).json()) as { revoked?: boolean };
         if (health.revoked) {
           throw new StackError(
             `the demo's proxy configuration was revoked in the broker, so its proxy can never be ready: start over (remove ${options.demoDir} and ${options.dataDir}) or run a proxy from the .env of a new configuration`,
@@ -313,7 +358,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       proxyUrl,
       proxyHealthUrl,
       apiKey: demo.apiKey,
-      tenants: { aws: demo.tenants.aws!.tenantId, gcp: demo.tenants.gcp!.tenantId, azure: demo.tenants.azure!.tenantId },
+      tenants: {
+        aws: demo.tenants.aws!.tenantId,
+        gcp: demo.tenants.gcp!.tenantId,
+        azure: demo.tenants.azure!.tenantId,
+      },
     };
     writePrivate(path.join(options.demoDir, 'stack.json'), `${JSON.stringify(stackJson, null, 2)}\n`);
     const exited = new Promise<{ name: string; code: number | null }>((resolve) => {

@@ -1,19 +1,24 @@
-import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { base64UrlDecode, base64UrlEncode, generateKeyPair, open, seal, sealToMany, utf8Decode, utf8Encode, type SealContext } from '@opencmk/crypto';
 import { DocumentMetadata, TenantSecurityClient, type TenantSecurityException } from '@opencmk/tenant-security-client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { proxyEnvText } from '../../scripts/stack/proxy-env';
-import { freePort, millisUntil, repoRoot, spawnManaged, startWholeStack, type ManagedProcess, type RunningStack, type StackPlace } from './support/stack';
+import {
+  freePort,
+  millisUntil,
+  repoRoot,
+  spawnManaged,
+  startWholeStack,
+  type ManagedProcess,
+  type RunningStack,
+  type StackPlace,
+} from './support/stack';
 
 // The whole product as `npm start` runs it — emulators, broker (production build), demo data, a proxy started from
-// its .env — with applications calling through @opencmk/tenant-security-client, admins signed in through the real
-// sign-in flow in Debian's Chromium, and tenants acting in their (emulated) clouds. The admins' key and config work
-// goes through the broker's HTTP API with the browser's session, sealing with @opencmk/crypto as the browser
-// islands do.
+// its .env — with applications calling through @opencmk/tenant-security-client, admins working in the broker's pages
+// in Debian's Chromium (sign-in through the dev outbox, keys unlocked and configs sealed in the browser), and tenants
+// acting in their (emulated) clouds.
 
 let system: RunningStack & { place: StackPlace; startMs: number };
 let browser: Browser;
@@ -27,7 +32,14 @@ beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'opencmk-system-'));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }, 600_000);
 
@@ -50,17 +62,14 @@ async function signIn(email: string): Promise<Page> {
   await page.getByRole('button', { name: 'E-mail me a sign-in link' }).click();
   await page.waitForURL(/\/sign-in\/check-email/);
   await page.goto('/dev/outbox');
-  const href = await page.locator(`li[data-outbox-to="${email}"] a[data-outbox-link][href*="/api/auth/callback/email"]`).first().getAttribute('href');
+  const href = await page
+    .locator(`li[data-outbox-to="${email}"] a[data-outbox-link][href*="/api/auth/callback/email"]`)
+    .first()
+    .getAttribute('href');
   expect(href).toBeTruthy();
   await page.goto(href!);
   await page.waitForURL(/\/orgs\//);
   return page;
-}
-
-async function api<T>(page: Page, method: 'GET' | 'POST' | 'PATCH', url: string, data?: unknown): Promise<{ status: number; body: T }> {
-  const response = await page.request.fetch(url, { method, data: data === undefined ? undefined : data, headers: { origin: system.stack.brokerUrl } });
-  const text = await response.text();
-  return { status: response.status(), body: (text ? JSON.parse(text) : null) as T };
 }
 
 const metadata = (tenantId: string, requestingId = 'system-test', extra: Record<string, string> = {}) =>
@@ -85,8 +94,6 @@ interface SinkEvent {
   sink: string;
   event?: { tenantId: string; event: string; iclFields: Record<string, string>; customFields: Record<string, string> };
 }
-
-const fingerprintOf = (keyPath: string) => createHash('sha256').update(keyPath).digest('hex').slice(0, 32);
 
 test('npm start wrote .demo/stack.json as the issue shows, and the proxy .env is private', () => {
   expect(system.stack).toEqual({
@@ -113,17 +120,25 @@ test('flow 3: an application encrypts and decrypts through the client; the sink 
   expect(await roundTrip(client, 'tenant-azure', 'azure data')).toBe('azure data');
 
   let mine: SinkEvent[] = [];
-  await millisUntil(async () => {
-    const { events } = (await system.emulator('sinks', 'events', { sink: 'splunk' })) as { events: SinkEvent[] };
-    mine = events.filter((record) => record.event?.iclFields?.requestingId === requestingId);
-    return mine.length >= 2;
-  }, 15_000, 100);
+  await millisUntil(
+    async () => {
+      const { events } = (await system.emulator('sinks', 'events', { sink: 'splunk' })) as { events: SinkEvent[] };
+      mine = events.filter((record) => record.event?.iclFields?.requestingId === requestingId);
+      return mine.length >= 2;
+    },
+    15_000,
+    100,
+  );
   await new Promise((resolve) => setTimeout(resolve, 1500)); // a duplicate would arrive within the batch window
   const { events } = (await system.emulator('sinks', 'events', { sink: 'splunk' })) as { events: SinkEvent[] };
   mine = events.filter((record) => record.event?.iclFields?.requestingId === requestingId);
   expect(mine.map((record) => record.event!.event).sort()).toEqual(['KMS_UNWRAP', 'KMS_WRAP']);
   for (const record of mine) {
-    expect(record.event).toMatchObject({ tenantId: 'tenant-aws', iclFields: { requestingId, dataLabel: 'PII', requestId: meta.requestId }, customFields: { ticket: 'T-42' } });
+    expect(record.event).toMatchObject({
+      tenantId: 'tenant-aws',
+      iclFields: { requestingId, dataLabel: 'PII', requestId: meta.requestId },
+      customFields: { ticket: 'T-42' },
+    });
   }
 }, 60_000);
 
@@ -131,30 +146,56 @@ let awsTenantPage: Page;
 
 test('flow 4: the tenant disables its KMS config: unwraps fail with 202 within 2 s; re-enabled, they work again', async () => {
   awsTenantPage = await signIn('admin@tenant-aws.example');
-  const { orgId, kmsConfigId } = system.demo.tenants.aws;
+  const { orgId } = system.demo.tenants.aws;
   const client = new TenantSecurityClient(system.stack.proxyUrl, system.stack.apiKey);
-  const { encryptedDocument, edek } = await client.encryptDocument({ field: Buffer.from('kill switch') }, metadata('tenant-aws'));
+  const { encryptedDocument, edek } = await client.encryptDocument(
+    { field: Buffer.from('kill switch') },
+    metadata('tenant-aws'),
+  );
   let last: unknown;
-  const unwrap = async () => (last = await errorCodeOf(client.decryptDocument({ encryptedDocument, edek }, metadata('tenant-aws'))));
+  const unwrap = async () =>
+    (last = await errorCodeOf(client.decryptDocument({ encryptedDocument, edek }, metadata('tenant-aws'))));
   expect(await unwrap()).toBe('ok');
 
-  const disabled = await api<{ config: { status: string } }>(awsTenantPage, 'PATCH', `/api/orgs/${orgId}/tenant-configs/kms/${kmsConfigId}`, { status: 'disabled' });
-  expect(disabled).toMatchObject({ status: 200, body: { config: { status: 'disabled' } } });
-  const refusedAfter = await millisUntil(async () => (await unwrap()) === 202, 10_000, 20, () => [last, system.process.output().slice(-3000)]);
-  console.log(`kill switch: first refused unwrap (202) ${refusedAfter.toFixed(0)} ms after the broker accepted "disabled"`);
+  const page = awsTenantPage;
+  await page.goto(`/orgs/${orgId}/kms-configs`);
+  const row = page.locator('tr[data-config="AWS key (emulated)"]');
+  await row.getByRole('button', { name: 'Disable…' }).click();
+  await row.getByRole('alertdialog', { name: 'Confirm disable' }).waitFor();
+  const clicked = performance.now();
+  await row.getByRole('button', { name: 'Disable now' }).click();
+  await millisUntil(
+    async () => (await unwrap()) === 202,
+    10_000,
+    20,
+    () => [last, system.process.output().slice(-3000)],
+  );
+  const refusedAfter = performance.now() - clicked;
+  console.log(`kill switch: first refused unwrap (202) ${refusedAfter.toFixed(0)} ms after "Disable now" was clicked`);
   expect(refusedAfter).toBeLessThan(2000);
+  await page.locator('tr[data-config="AWS key (emulated)"][data-status="disabled"]').waitFor();
   expect(await unwrap()).toBe(202);
 
-  const enabled = await api<{ config: { status: string } }>(awsTenantPage, 'PATCH', `/api/orgs/${orgId}/tenant-configs/kms/${kmsConfigId}`, { status: 'primary' });
-  expect(enabled.body.config.status).toBe('primary');
-  const restoredAfter = await millisUntil(async () => (await unwrap()) === 'ok', 10_000, 20, () => last);
-  console.log(`kill switch: unwraps work again ${restoredAfter.toFixed(0)} ms after re-enabling`);
+  const reenabled = performance.now();
+  await row.getByRole('button', { name: 'Make primary' }).click();
+  await millisUntil(
+    async () => (await unwrap()) === 'ok',
+    10_000,
+    20,
+    () => last,
+  );
+  const restoredAfter = performance.now() - reenabled;
+  console.log(`kill switch: unwraps work again ${restoredAfter.toFixed(0)} ms after "Make primary" was clicked`);
   expect(restoredAfter).toBeLessThan(2000);
+  await page.locator('tr[data-config="AWS key (emulated)"][data-status="primary"]').waitFor();
 }, 120_000);
 
 test('flow 5: the tenant revokes the vendor grant in its (emulated) KMS: errors name the cause (206/207)', async () => {
   const client = new TenantSecurityClient(system.stack.proxyUrl, system.stack.apiKey);
-  const { encryptedDocument, edek } = await client.encryptDocument({ field: Buffer.from('grant') }, metadata('tenant-azure'));
+  const { encryptedDocument, edek } = await client.encryptDocument(
+    { field: Buffer.from('grant') },
+    metadata('tenant-azure'),
+  );
   const principal = system.world.azure.clientId;
   await system.emulator('azure', 'revokeGrant', { key: 'tenant-kek', principal });
   try {
@@ -187,49 +228,57 @@ test('flow 2: a tenant admin enters an AWS KMS config and a Splunk logging confi
     aws: { tenantUser: { accessKeyId: string; secretAccessKey: string } };
     splunk: { token: string };
   };
-  const recipients = await api<{ vendorId: string; tenantId: string; recipients: { keyId: string; publicKey: string }[] }>(page, 'GET', `/api/orgs/${orgId}/tenant-configs/recipients`);
-  expect(recipients.status).toBe(200);
-  const keyArn = 'arn:aws:kms:us-east-1:222222222222:key/0c0f1a5e-0000-4000-8000-00000000a001';
-  const configs = {
-    kms: { provider: 'aws', keyArn, region: 'us-east-1', ...world.aws.tenantUser, endpoint: `http://127.0.0.1:${system.world.ports.aws}` },
-    logging: { provider: 'splunk', url: `https://127.0.0.1:${system.world.ports.sinksHttps}`, token: world.splunk.token, index: 'opencmk' },
-  } as const;
-  for (const kind of ['kms', 'logging'] as const) {
-    const reserved = await api<{ id: number }>(page, 'POST', `/api/orgs/${orgId}/tenant-configs/${kind}/reservations`, {});
-    expect(reserved.status).toBe(201);
-    const id = reserved.body.id;
-    const context: SealContext = { purpose: kind === 'kms' ? 'kms-config' : 'logging-config', vendorId: recipients.body.vendorId, tenantId: recipients.body.tenantId, subjectId: String(id), subjectVersion: 1 };
-    const copies = sealToMany(utf8Encode(JSON.stringify(configs[kind])), recipients.body.recipients.map((recipient) => base64UrlDecode(recipient.publicKey)), context);
-    const metadataFields =
-      kind === 'kms'
-        ? { provider: 'aws', label: 'AWS key entered in the browser', leasingAllowed: false, primary: false, fingerprint: fingerprintOf(`aws:${keyArn}`) }
-        : { provider: 'splunk', label: 'Splunk entered in the browser', fingerprint: fingerprintOf(`splunk:${configs.logging.url}`) };
-    const created = await api<{ config: { id: number; status: string } }>(page, 'POST', `/api/orgs/${orgId}/tenant-configs/${kind}`, { id, ...metadataFields, copies });
-    expect(created.status).toBe(201);
-    expect(created.body.config.status).toBe(kind === 'kms' ? 'active' : 'active');
 
-    const queued = await api<{ check: { id: string } }>(page, 'POST', `/api/orgs/${orgId}/tenant-configs/${kind}/${id}/checks`, {});
-    expect(queued.status).toBe(201);
-    let result: { status: string; ok: boolean | null; latencyMs: number | null; errorMessage: string | null } | undefined;
-    await millisUntil(async () => {
-      const { body } = await api<{ checks: { id: string; status: string; ok: boolean | null; latencyMs: number | null; errorMessage: string | null }[] }>(page, 'GET', `/api/orgs/${orgId}/tenant-configs/${kind}/${id}/checks`);
-      result = body.checks.find((check) => check.id === queued.body.check.id);
-      return result?.ok !== null && result?.ok !== undefined;
-    }, 30_000, 200);
-    expect(result).toMatchObject({ ok: true, errorMessage: null });
-    expect(result!.latencyMs).toBeGreaterThanOrEqual(0);
-    console.log(`test button (${kind}): success in ${result!.latencyMs} ms`);
-  }
+  await page.goto(`/orgs/${orgId}/kms-configs`);
+  await page.locator('#kms-provider').selectOption('aws');
+  await page.locator('#kms-label').fill('AWS key entered in the browser');
+  // A malformed ARN is refused in the browser, next to the field, before anything is sealed.
+  await page.locator('#kms-keyArn').fill('arn:aws:kms:us-east-1:2222:key/nope');
+  await page.locator('#kms-region').fill('us-east-1');
+  await page.getByRole('button', { name: 'Seal and save' }).click();
+  await expect(page.locator('[data-field-error="keyArn"]').textContent()).resolves.toContain('KMS key ARN');
+  await page.locator('#kms-keyArn').fill('arn:aws:kms:us-east-1:222222222222:key/0c0f1a5e-0000-4000-8000-00000000a001');
+  await page.locator('#kms-accessKeyId').fill(world.aws.tenantUser.accessKeyId);
+  await page.locator('#kms-secretAccessKey').fill(world.aws.tenantUser.secretAccessKey);
+  await page.locator('#kms-endpoint').fill(`http://127.0.0.1:${system.world.ports.aws}`);
+  await page.getByRole('button', { name: 'Seal and save' }).click();
+  const kmsRow = page.locator('tr[data-config="AWS key entered in the browser"]');
+  await kmsRow.waitFor();
+  expect(await kmsRow.getAttribute('data-status')).toBe('active'); // the demo config stays primary
+  await kmsRow.getByRole('button', { name: 'Test' }).click();
+  await kmsRow.locator('[data-check="succeeded"]').waitFor({ timeout: 30_000 });
+  console.log(`test button (kms): ${await kmsRow.locator('[data-check="succeeded"]').textContent()}`);
+
+  await page.goto(`/orgs/${orgId}/logging-configs`);
+  await page.locator('#logging-provider').selectOption('splunk');
+  await page.locator('#logging-label').fill('Splunk entered in the browser');
+  await page.locator('#logging-url').fill(`https://127.0.0.1:${system.world.ports.sinksHttps}`);
+  await page.locator('#logging-token').fill(world.splunk.token);
+  await page.locator('#logging-index').fill('opencmk');
+  await page.getByRole('button', { name: 'Seal and save' }).click();
+  const loggingRow = page.locator('tr[data-config="Splunk entered in the browser"]');
+  await loggingRow.waitFor();
+  expect(await loggingRow.getAttribute('data-status')).toBe('active');
+  await loggingRow.getByRole('button', { name: 'Test' }).click();
+  await loggingRow.locator('[data-check="succeeded"]').waitFor({ timeout: 30_000 });
+  console.log(`test button (logging): ${await loggingRow.locator('[data-check="succeeded"]').textContent()}`);
 }, 120_000);
 
 test('Ctrl-C stops every process; the next start reuses the data and the emulated world, and earlier EDEKs still decrypt', async () => {
   const client = new TenantSecurityClient(system.stack.proxyUrl, system.stack.apiKey);
   const made = await Promise.all(
-    (['tenant-aws', 'tenant-gcp', 'tenant-azure'] as const).map(async (tenantId) => ({ tenantId, ...(await client.encryptDocument({ field: Buffer.from(`kept ${tenantId}`) }, metadata(tenantId))) })),
+    (['tenant-aws', 'tenant-gcp', 'tenant-azure'] as const).map(async (tenantId) => ({
+      tenantId,
+      ...(await client.encryptDocument({ field: Buffer.from(`kept ${tenantId}`) }, metadata(tenantId))),
+    })),
   );
   const place = system.place;
   await system.stopKeepingFiles();
-  const refused = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => false, () => true));
+  const refused = async (url: string) =>
+    await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      () => false,
+      () => true,
+    );
   expect(await refused(`http://127.0.0.1:${place.ports.broker}/api/health`)).toBe(true);
   expect(await refused(`${system.stack.proxyHealthUrl}/live`)).toBe(true);
   expect(await refused(`http://127.0.0.1:${system.world.ports.aws}/__emulator/state`)).toBe(true);
@@ -244,99 +293,81 @@ test('Ctrl-C stops every process; the next start reuses the data and the emulate
   }
 }, 600_000);
 
-test('flows 1 and 6: a new proxy configuration from its downloaded .env serves the tenants; the revoked one is not ready within 2 s', async () => {
+test('flows 1 and 6: a configuration created in the browser serves the tenants from its downloaded .env; the revoked one is not ready within 2 s', async () => {
   const vendor = await signIn(system.demo.vendorAdminEmail);
   const vendorId = system.demo.vendorId;
-  const keys = await api<{ userId: string; myKey: { protectedPrivateKey: string }; myGrant: string }>(vendor, 'GET', `/api/orgs/${vendorId}/keys`);
-  expect(keys.status).toBe(200);
-  // The passphrase prompt: unlock the admin key, then open the vendor key sealed to it.
-  const unlocked = spawnSync(process.execPath, [path.join(__dirname, 'support', 'unlock-admin-key.mjs')], {
-    input: JSON.stringify({ protectedPrivateKey: keys.body.myKey.protectedPrivateKey, passphrase: system.demo.vendorPassphrase }),
-    encoding: 'utf8',
-  });
-  expect(unlocked.status).toBe(0);
-  const adminPrivateKey = base64UrlDecode(unlocked.stdout.trim());
-  const vendorPrivateKey = open(keys.body.myGrant, adminPrivateKey, { purpose: 'vendor-key', vendorId, tenantId: '', subjectId: keys.body.userId, subjectVersion: 1 });
+  await vendor.goto(`/orgs/${vendorId}/proxy-configs`);
+  // The keys unlock in this tab (argon2id in the browser) with the vendor admin's encryption passphrase.
+  await vendor.getByLabel('Encryption passphrase').fill(system.demo.vendorPassphrase);
+  await vendor.getByRole('button', { name: 'Unlock keys' }).click();
+  await vendor.getByLabel('Name').waitFor({ timeout: 60_000 });
 
-  // Flow 1: create the configuration (keys, token and API key made client-side), provision it, download its .env.
-  const proxyConfigId = randomUUID();
-  const proxyKey = generateKeyPair();
-  const brokerToken = `ocmk_bt_${randomBytes(32).toString('base64url')}`;
-  const apiKey = `ocmk_ak_${randomBytes(32).toString('base64url')}`;
+  // Flow 1: create; the browser generates the keys, token and API key and offers the .env; then provisions it.
+  await vendor.getByLabel('Name').fill('second pod');
+  const [download] = await Promise.all([
+    vendor.waitForEvent('download'),
+    vendor.getByRole('button', { name: 'Create and download .env' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('opencmk-proxy-second-pod.env');
+  const envFile = path.join(scratch, download.suggestedFilename());
+  await download.saveAs(envFile);
+  await vendor.locator('tr[data-proxy-config="second pod"][data-status="active"]').waitFor({ timeout: 60_000 });
+  const env = readFileSync(envFile, 'utf8');
+  expect(env).toMatch(/^OPENCMK_PROXY_PRIVATE_KEY=[A-Za-z0-9_-]{43}$/m);
+  const apiKey = /^API_KEY=(\S+)$/m.exec(env)![1]!;
+
+  // A proxy from that file; the operator sets ports, bind address and the emulators' CA in its environment.
   const [port, healthPort] = [await freePort(), await freePort()];
-  const envText = proxyEnvText({
-    brokerUrl: system.stack.brokerUrl,
-    proxyConfigId,
-    vendorId,
-    privateKey: proxyKey.privateKey,
-    brokerToken,
-    apiKey,
-    settings: { brokerUrl: system.stack.brokerUrl, port, healthPort, host: '127.0.0.1', kmsExtraCaFile: system.caFile },
-  });
-  const vendorPublicKey = (await api<{ vendorKey: { publicKey: string } }>(vendor, 'GET', `/api/orgs/${vendorId}/keys`)).body.vendorKey.publicKey;
-  const created = await api<{ proxyConfig: { status: string } }>(vendor, 'POST', `/api/orgs/${vendorId}/proxy-configs`, {
-    id: proxyConfigId,
-    name: 'second pod',
-    publicKey: base64UrlEncode(proxyKey.publicKey),
-    tokenHash: createHash('sha256').update(brokerToken).digest('hex'),
-    sealedEnv: seal(utf8Encode(envText), base64UrlDecode(vendorPublicKey), { purpose: 'proxy-env', vendorId, tenantId: '', subjectId: proxyConfigId, subjectVersion: 1 }),
-  });
-  expect(created).toMatchObject({ status: 201, body: { proxyConfig: { status: 'provisioning' } } });
-
-  let remaining = Infinity;
-  let sealedCount = 0;
-  let toSeal: number | undefined;
-  while (remaining > 0) {
-    const batch = await api<{ total: number; remaining: number; items: { kind: 'kms' | 'logging'; configId: number; version: number; tenantId: string; vendorCopy: string }[] }>(
-      vendor,
-      'GET',
-      `/api/orgs/${vendorId}/proxy-configs/${proxyConfigId}/provisioning?limit=50`,
-    );
-    expect(batch.status).toBe(200);
-    toSeal ??= batch.body.remaining;
-    if (batch.body.items.length === 0) break;
-    const copies = batch.body.items.map((item) => {
-      const context: SealContext = { purpose: item.kind === 'kms' ? 'kms-config' : 'logging-config', vendorId, tenantId: item.tenantId, subjectId: String(item.configId), subjectVersion: item.version };
-      return { kind: item.kind, configId: item.configId, version: item.version, blob: seal(open(item.vendorCopy, vendorPrivateKey, context), proxyKey.publicKey, context) };
-    });
-    sealedCount += copies.length;
-    const stored = await api<{ remaining: number }>(vendor, 'POST', `/api/orgs/${vendorId}/proxy-configs/${proxyConfigId}/provisioning`, { copies });
-    expect(stored.status).toBe(200);
-    remaining = stored.body.remaining;
-  }
-  // Every config of every tenant: 3 × (KMS + logging) from the demo, plus what flow 2 added.
-  expect(remaining).toBe(0);
-  expect(sealedCount).toBe(toSeal);
-  expect(sealedCount).toBeGreaterThanOrEqual(6);
-  expect((await api<{ proxyConfig: { status: string } }>(vendor, 'POST', `/api/orgs/${vendorId}/proxy-configs/${proxyConfigId}`, { action: 'activate' })).body.proxyConfig.status).toBe('active');
-
-  const downloaded = await api<{ proxyConfig: { sealedEnv: string; envVersion: number } }>(vendor, 'GET', `/api/orgs/${vendorId}/proxy-configs/${proxyConfigId}`);
-  const envFile = path.join(scratch, 'second-pod.env');
-  writeFileSync(
-    envFile,
-    utf8Decode(open(downloaded.body.proxyConfig.sealedEnv, vendorPrivateKey, { purpose: 'proxy-env', vendorId, tenantId: '', subjectId: proxyConfigId, subjectVersion: downloaded.body.proxyConfig.envVersion })),
-    { mode: 0o600 },
+  const secondProxy = spawnManaged(
+    [path.join(repoRoot, 'services', 'tenant-security-proxy', 'dist', 'main.js'), '--env-file', envFile],
+    {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HEALTH_PORT: String(healthPort),
+      HOST: '127.0.0.1',
+      KMS_EXTRA_CA_FILE: system.caFile,
+    },
   );
-  const secondProxy = spawnManaged([path.join(repoRoot, 'services', 'tenant-security-proxy', 'dist', 'main.js'), '--env-file', envFile], { PATH: process.env.PATH, NODE_ENV: 'production' });
   extraProcesses.push(secondProxy);
-  await millisUntil(async () => (await fetch(`http://127.0.0.1:${healthPort}/ready`).catch(() => null))?.status === 200, 30_000, 100).catch((error: Error) => {
+  await millisUntil(
+    async () => (await fetch(`http://127.0.0.1:${healthPort}/ready`).catch(() => null))?.status === 200,
+    30_000,
+    100,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}: the second proxy did not become ready\n${secondProxy.output().slice(-3000)}`);
   });
 
   // An EDEK made through the first proxy, to be opened through the second.
   const firstClient = new TenantSecurityClient(system.stack.proxyUrl, system.stack.apiKey);
-  const earlier = await firstClient.encryptDocument({ field: Buffer.from('made by the first pod') }, metadata('tenant-aws'));
+  const earlier = await firstClient.encryptDocument(
+    { field: Buffer.from('made by the first pod') },
+    metadata('tenant-aws'),
+  );
 
-  // Flow 6: revoke the first configuration; its proxy reports not ready within 2 s.
-  const revoked = await api<{ proxyConfig: { status: string } }>(vendor, 'POST', `/api/orgs/${vendorId}/proxy-configs/${system.demo.proxyConfigId}`, { action: 'revoke' });
-  expect(revoked.body.proxyConfig.status).toBe('revoked');
-  const notReadyAfter = await millisUntil(async () => (await fetch(`${system.stack.proxyHealthUrl}/ready`)).status === 503, 10_000);
-  console.log(`proxy configuration revoked: the proxy reported not ready after ${notReadyAfter.toFixed(0)} ms`);
+  // Flow 6: revoke the demo's configuration in the browser; its proxy reports not ready within 2 s.
+  const demoRow = vendor.locator('tr[data-proxy-config="demo pod"]');
+  await demoRow.getByRole('button', { name: 'Revoke…' }).click();
+  await demoRow.getByRole('alertdialog', { name: 'Confirm revocation' }).waitFor();
+  const clicked = performance.now();
+  await demoRow.getByRole('button', { name: 'Revoke now' }).click();
+  await millisUntil(async () => (await fetch(`${system.stack.proxyHealthUrl}/ready`)).status === 503, 10_000);
+  const notReadyAfter = performance.now() - clicked;
+  console.log(
+    `proxy configuration revoked in the browser: its proxy reported not ready ${notReadyAfter.toFixed(0)} ms after "Revoke now"`,
+  );
   expect(notReadyAfter).toBeLessThan(2000);
-  expect(await errorCodeOf(firstClient.encryptDocument({ field: Buffer.from('x') }, metadata('tenant-aws')))).not.toBe('ok');
+  await vendor.locator('tr[data-proxy-config="demo pod"][data-status="revoked"]').waitFor();
+  expect(await errorCodeOf(firstClient.encryptDocument({ field: Buffer.from('x') }, metadata('tenant-aws')))).not.toBe(
+    'ok',
+  );
 
   const secondClient = new TenantSecurityClient(`http://127.0.0.1:${port}`, apiKey);
-  for (const tenantId of ['tenant-aws', 'tenant-azure']) expect(await roundTrip(secondClient, tenantId, `served by the second pod for ${tenantId}`)).toBe(`served by the second pod for ${tenantId}`);
+  for (const tenantId of ['tenant-aws', 'tenant-gcp', 'tenant-azure']) {
+    expect(await roundTrip(secondClient, tenantId, `served by the second pod for ${tenantId}`)).toBe(
+      `served by the second pod for ${tenantId}`,
+    );
+  }
   const reopened = await secondClient.decryptDocument(earlier, metadata('tenant-aws'));
   expect(Buffer.from(reopened.plaintextDocument.field!).toString()).toBe('made by the first pod');
-}, 180_000);
+}, 240_000);

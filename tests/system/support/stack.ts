@@ -14,7 +14,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -27,7 +29,12 @@ export interface ManagedProcess {
 
 /** A child in its own process group, its output kept for failure messages; stop() ends the whole group. */
 export function spawnManaged(args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-200_000);
@@ -69,7 +76,10 @@ export interface DemoJson {
   vendorPassphrase: string;
   proxyConfigId: string;
   apiKey: string;
-  tenants: Record<'aws' | 'gcp' | 'azure', { tenantId: string; orgId: string; adminEmail: string; kmsConfigId: number; loggingConfigId: number }>;
+  tenants: Record<
+    'aws' | 'gcp' | 'azure',
+    { tenantId: string; orgId: string; adminEmail: string; kmsConfigId: number; loggingConfigId: number }
+  >;
 }
 
 export interface WorldJson {
@@ -100,13 +110,25 @@ export interface StackPlace {
 }
 
 /** With `again`, a second `npm start` on the same data and demo directories and ports (a user's next day). */
-export async function startWholeStack(timeoutMs: number, again?: StackPlace): Promise<RunningStack & { place: StackPlace; startMs: number }> {
+export async function startWholeStack(
+  timeoutMs: number,
+  again?: StackPlace,
+): Promise<RunningStack & { place: StackPlace; startMs: number }> {
   const began = performance.now();
   const dataDir = again?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'opencmk-system-data-'));
   const demoDir = again?.demoDir ?? mkdtempSync(path.join(tmpdir(), 'opencmk-system-demo-'));
-  const [brokerPort, proxyPort, healthPort] = again ? [again.ports.broker, again.ports.proxy, again.ports.health] : [await freePort(), await freePort(), await freePort()];
+  const [brokerPort, proxyPort, healthPort] = again
+    ? [again.ports.broker, again.ports.proxy, again.ports.health]
+    : [await freePort(), await freePort(), await freePort()];
   // The stack under test uses its own embedded database and the outbox, whatever the calling shell has set.
-  const { DATABASE_URL: _database, SMTP_URL: _smtp, NODE_ENV: _mode, BROKER_URL: _broker, PORT: _port, ...inherited } = process.env;
+  const {
+    DATABASE_URL: _database,
+    SMTP_URL: _smtp,
+    NODE_ENV: _mode,
+    BROKER_URL: _broker,
+    PORT: _port,
+    ...inherited
+  } = process.env;
   const managed = spawnManaged([path.join(repoRoot, 'scripts', 'start.mjs'), '--stack'], {
     ...inherited,
     PORT: String(brokerPort),
@@ -131,7 +153,9 @@ export async function startWholeStack(timeoutMs: number, again?: StackPlace): Pr
     if (managed.child.exitCode !== null || Date.now() > deadline) {
       const output = managed.output();
       await cleanup();
-      throw new Error(`the stack did not write stack.json (${managed.child.exitCode === null ? 'timeout' : `exit ${managed.child.exitCode}`}):\n${output.slice(-6000)}`);
+      throw new Error(
+        `the stack did not write stack.json (${managed.child.exitCode === null ? 'timeout' : `exit ${managed.child.exitCode}`}):\n${output.slice(-6000)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -143,11 +167,22 @@ export async function startWholeStack(timeoutMs: number, again?: StackPlace): Pr
       // The vault is HTTPS only, under the emulators' own CA.
       return new Promise<unknown>((resolve, reject) => {
         const request = httpsRequest(
-          { host: '127.0.0.1', port: world.ports.azure, path: `/__emulator/${method}`, method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+          {
+            host: '127.0.0.1',
+            port: world.ports.azure,
+            path: `/__emulator/${method}`,
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json' },
+          },
           (response) => {
             let text = '';
             response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-            response.on('end', () => (response.statusCode! < 300 ? resolve(text ? JSON.parse(text) : null) : reject(new Error(`${method}: ${response.statusCode} ${text}`))));
+            response.on('end', () =>
+              response.statusCode! < 300
+                ? resolve(text ? JSON.parse(text) : null)
+                : reject(new Error(`${method}: ${response.statusCode} ${text}`)),
+            );
           },
         );
         request.on('error', reject);
@@ -155,7 +190,11 @@ export async function startWholeStack(timeoutMs: number, again?: StackPlace): Pr
       });
     }
     const port = which === 'aws' ? world.ports.aws : world.ports.sinksHttp;
-    const response = await fetch(`http://127.0.0.1:${port}/__emulator/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`http://127.0.0.1:${port}/__emulator/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await response.text();
     if (!response.ok) throw new Error(`${method}: ${response.status} ${text}`);
     return text ? JSON.parse(text) : null;
@@ -185,11 +224,17 @@ export async function startWholeStack(timeoutMs: number, again?: StackPlace): Pr
 }
 
 /** Polls until `check` holds; returns the elapsed milliseconds (the measurement the flows print). */
-export async function millisUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 20, lastSeen?: () => unknown): Promise<number> {
+export async function millisUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 20,
+  lastSeen?: () => unknown,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
     if (await check()) return performance.now() - started;
-    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms${lastSeen ? ` (last seen: ${JSON.stringify(lastSeen())})` : ''}`);
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`not within ${timeoutMs} ms${lastSeen ? ` (last seen: ${JSON.stringify(lastSeen())})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -5,7 +5,8 @@
  * targets of issue 6. Environment: BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_TENANTS (10000).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,32 +23,36 @@ interface Child {
   process: ChildProcess;
   port: number;
   healthPort?: number;
+  outFile: string;
 }
 
-function spawnJsonPort(args: string[], env: NodeJS.ProcessEnv = process.env, ipc = false): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])] });
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      for (const line of buffer.split('\n')) {
-        try {
-          const parsed = JSON.parse(line) as { port?: number; healthPort?: number; msg?: string };
-          if (parsed.port && (parsed.msg === undefined || parsed.msg === 'tenant security proxy started')) {
-            child.stdout!.off('data', onData);
-            // Keep draining (the proxy logs and writes stdout events); discard.
-            child.stdout!.resume();
-            resolve({ process: child, port: parsed.port, ...(parsed.healthPort ? { healthPort: parsed.healthPort } : {}) });
-            return;
-          }
-        } catch {
-          // partial line
+/**
+ * Starts a child whose first JSON line with a `port` announces it. Its stdout goes to a file, not a pipe: the proxy
+ * writes a security event per request to stdout, and a pipe drained by this (busy) load-generator process would
+ * block the proxy's synchronous stdout writes and measure this process instead of the proxy.
+ */
+async function spawnJsonPort(args: string[], env: NodeJS.ProcessEnv = process.env, ipc = false): Promise<Child> {
+  const outFile = join(mkdtempSync(join(tmpdir(), 'tsp-bench-')), 'stdout.log');
+  const out = openSync(outFile, 'w');
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', out, 'inherit', ...(ipc ? (['ipc'] as const) : [])] });
+  closeSync(out);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`${args[0]} exited before announcing its port`);
+    const text = readFileSync(outFile, 'utf8');
+    for (const line of text.split('\n')) {
+      try {
+        const parsed = JSON.parse(line) as { port?: number; healthPort?: number; msg?: string };
+        if (parsed.port && (parsed.msg === undefined || parsed.msg === 'tenant security proxy started')) {
+          return { process: child, port: parsed.port, ...(parsed.healthPort ? { healthPort: parsed.healthPort } : {}), outFile };
         }
+      } catch {
+        // not a JSON line (yet)
       }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
-  });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 interface Load {
@@ -177,6 +182,8 @@ async function main(): Promise<void> {
   emulators.aws.log.clear();
 
   const bare = await spawnJsonPort([join(HERE, 'bare-server.mjs'), '400']);
+  // Calibration: the minimal stand-in of performance-notes.md (node:http + one leased GCM wrap, nothing else).
+  const standin = await spawnJsonPort([join(HERE, 'standin-server.mjs')]);
   const wrapBody = JSON.stringify({ tenantId: 'bench-leased', iclFields: { requestingId: 'bench', dataLabel: 'PII' }, customFields: {} });
   const sinkBody = JSON.stringify({ tenantId: 'bench-sink', iclFields: { requestingId: 'bench', dataLabel: 'PII' }, customFields: {} });
   const kmsBody = JSON.stringify({ tenantId: 'bench-kms', iclFields: { requestingId: 'bench' }, customFields: {} });
@@ -192,6 +199,8 @@ async function main(): Promise<void> {
   const bareUrl = `http://127.0.0.1:${bare.port}/`;
   const proxyPid = proxy.process.pid!;
   const barePid = bare.process.pid!;
+  const standinPid = standin.process.pid!;
+  const standinUrl = `http://127.0.0.1:${standin.port}/`;
   await load(bareUrl, 10, wrapBody, apiKey, barePid);
   await load(proxyUrl, 10, wrapBody, apiKey, proxyPid);
   await load(unwrapUrl, 10, unwrapBody, apiKey, proxyPid);
@@ -205,7 +214,10 @@ async function main(): Promise<void> {
       const a = await load(bareUrl, c, wrapBody, apiKey, barePid);
       const b = await load(proxyUrl, c, wrapBody, apiKey, proxyPid);
       const u = await load(unwrapUrl, c, unwrapBody, apiKey, proxyPid);
-      for (const r of [a, b, u]) problems += r.non2xx + r.errors;
+      const st = await load(standinUrl, c, wrapBody, apiKey, standinPid);
+      for (const r of [a, b, u, st]) problems += r.non2xx + r.errors;
+      push(c, 'stand-in/a', st.rps / a.rps);
+      push(c, 'b/stand-in', b.rps / st.rps);
       push(c, 'a rps', a.rps);
       push(c, 'b rps', b.rps);
       push(c, 'c rps', u.rps);
@@ -275,6 +287,9 @@ async function main(): Promise<void> {
     ['(c) p99 / (a) p99, c=10', rows[10]!['c p99/a p99']!],
     ['(c) p99 / (a) p99, c=100', rows[100]!['c p99/a p99']!],
   ];
+  for (const c of [10, 100]) {
+    console.log(`  info  calibration c=${c}: the minimal stand-in reached ${fmt(stats(rows[c]!['stand-in/a']!))} of (a); the proxy ${fmt(stats(rows[c]!['b/stand-in']!))} of the stand-in`);
+  }
   for (const [name, values] of p99Rows) {
     const s = stats(values);
     console.log(`  ${s.median <= 1.5 ? 'PASS' : 'FAIL'}  ${name}: ${fmt(s)} (bar ≤ 1.5; autocannon reports whole milliseconds)`);
@@ -284,7 +299,11 @@ async function main(): Promise<void> {
   console.log(`  ${readyMs < 5000 ? 'PASS' : 'FAIL'}  ready ${readyMs.toFixed(0)} ms after process start with ${TENANTS} tenants (bar < 5000)`);
   console.log(`  info  events delivered to the webhook sink: ${sinkEvents}; non-2xx or errors during the load: ${problems}`);
 
-  for (const child of [proxy, bare, sink]) child.process.kill('SIGTERM');
+  console.log(`  info  proxy stdout (security event lines of tenants without a logging config): ${(statSync(proxy.outFile).size / 1048576).toFixed(0)} MB`);
+  for (const child of [proxy, bare, standin, sink]) {
+    child.process.kill('SIGTERM');
+    rmSync(dirname(child.outFile), { recursive: true, force: true });
+  }
   await broker.close();
   await emulators.close();
 }

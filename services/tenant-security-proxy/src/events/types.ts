@@ -71,9 +71,9 @@ export function eventJson(e: SecurityEventRecord, prefix = ''): string {
     '","timestampMillis":' +
     e.timestampMillis +
     ',"iclFields":' +
-    JSON.stringify(e.iclFields) +
+    iclJson(e.iclFields) +
     ',"customFields":' +
-    JSON.stringify(e.customFields);
+    customJson(e.customFields);
   if (e.kmsConfigId !== undefined) json += ',"kmsConfigId":' + e.kmsConfigId;
   if (e.leased !== undefined) json += ',"leased":' + e.leased;
   if (e.code !== undefined) json += e.code === 0 ? ',"outcome":"success"' : ',"outcome":{"code":' + e.code + '}';
@@ -90,4 +90,25 @@ function isoTime(millis: number): string {
     lastMillis = millis;
   }
   return lastIso;
+}
+
+// The items of one batch request (and the wrap and its event of one request) share their metadata objects:
+// serialise each object once. Objects are never mutated after parsing, so identity implies equal JSON.
+let lastIcl: object | undefined;
+let lastIclJson = '';
+let lastCustom: object | undefined;
+let lastCustomJson = '';
+function iclJson(value: object): string {
+  if (value !== lastIcl) {
+    lastIclJson = JSON.stringify(value);
+    lastIcl = value;
+  }
+  return lastIclJson;
+}
+function customJson(value: object): string {
+  if (value !== lastCustom) {
+    lastCustomJson = JSON.stringify(value);
+    lastCustom = value;
+  }
+  return lastCustomJson;
 }

@@ -76,8 +76,19 @@ export class ApiServer {
     const started = performance.now();
     const route = routeOf(req.url ?? '');
     const handler = route === undefined ? undefined : this.routes.get(route);
-    const language = label(req.headers['x-icl-tsc-language']);
-    const version = label(req.headers['x-icl-tsc-version']);
+    // Reading three headers from rawHeaders avoids building the whole `req.headers` object on every request.
+    const raw = req.rawHeaders;
+    let authorization: string | undefined;
+    let languageHeader: string | undefined;
+    let versionHeader: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 13 && authorization === undefined && name.toLowerCase() === 'authorization') authorization = raw[i + 1];
+      else if (name.length === 18 && name.toLowerCase() === 'x-icl-tsc-language') languageHeader = raw[i + 1];
+      else if (name.length === 17 && name.toLowerCase() === 'x-icl-tsc-version') versionHeader = raw[i + 1];
+    }
+    const language = label(languageHeader);
+    const version = label(versionHeader);
     const routeLabel = handler ? route! : 'unknown';
     this.inFlight++;
     const finish = (status: number, code: number, body: string) => {
@@ -92,7 +103,7 @@ export class ApiServer {
       finish(404, 100, NOT_FOUND);
       return;
     }
-    if (!this.authorized(req.headers.authorization)) {
+    if (!this.authorized(authorization)) {
       req.resume();
       finish(401, 101, UNAUTHORIZED);
       return;
@@ -265,7 +276,14 @@ function routeOf(url: string): string | undefined {
 }
 
 const LABEL = /^[A-Za-z0-9._+-]{1,32}$/;
+const labelCache = new Map<string, string>();
 /** Client-supplied label values are bounded so metrics cardinality cannot be blown up. */
-function label(value: string | string[] | undefined): string {
-  return typeof value === 'string' && LABEL.test(value) ? value : value === undefined ? 'none' : 'other';
+function label(value: string | undefined): string {
+  if (value === undefined) return 'none';
+  let cached = labelCache.get(value);
+  if (cached === undefined) {
+    cached = LABEL.test(value) ? value : 'other';
+    if (labelCache.size < 1000) labelCache.set(value, cached);
+  }
+  return cached;
 }

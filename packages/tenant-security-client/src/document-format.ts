@@ -222,6 +222,7 @@ export function validatePlaintextDocument(document: unknown): asserts document i
       'A document must be an object mapping field names to Uint8Array/Buffer values.',
     );
   }
+  // Checked by hand rather than with zod: this runs on every call's hot path and comes down to instanceof checks.
   // One pass for the common case; the error paths below go back to name every offending field.
   let clean = true;
   for (const fieldId of Object.keys(document)) {

@@ -105,7 +105,7 @@ async function main() {
       await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Create and download .env' }).click()]);
       await page.locator(`tr[data-proxy-config="${name}"][data-status="active"]`).waitFor();
       browserMs.push(performance.now() - t0);
-      console.log(`round ${round + 1}/${ROUNDS}: Chromium ${fmt(browserMs.at(-1)!)} ms, Node crypto floor ${fmt(floorMs.at(-1)!)} ms`);
+      console.log(`round ${round + 1}/${ROUNDS}: Chromium ${fmt(browserMs.at(-1)!)} ms, Node baseline ${fmt(floorMs.at(-1)!)} ms`);
     }
     const ratios = browserMs.map((ms, i) => ms / floorMs[i]!);
     console.log(

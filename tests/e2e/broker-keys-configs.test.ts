@@ -143,6 +143,21 @@ test('vendor admin: sign-in, passphrase set-up with strength meter, tenant invit
   expect(firstEnv.OPENCMK_BROKER_TOKEN).toMatch(/^ocmk_bt_[A-Za-z0-9_-]{43}$/);
   expect(firstEnv.API_KEY).toMatch(/^ocmk_ak_[A-Za-z0-9_-]{43}$/);
   secretsFromEnv.push(firstEnv.OPENCMK_PROXY_PRIVATE_KEY!, firstEnv.OPENCMK_BROKER_TOKEN!, firstEnv.API_KEY!);
+  // Cloud identities and settings, which tenants see.
+  await vendor.getByRole('link', { name: 'Cloud identities' }).click();
+  await vendor.getByLabel('Identity').fill('arn:aws:iam::12:role/x');
+  await vendor.getByRole('button', { name: 'Add identity' }).click();
+  await expect(vendor.locator('[data-field-error="identity"]').textContent()).resolves.toContain('IAM role ARN');
+  await vendor.getByLabel('Identity').fill('arn:aws:iam::444455556666:role/opencmk-proxy');
+  await vendor.getByRole('button', { name: 'Add identity' }).click();
+  await vendor.locator('[data-grant-command="aws"]').waitFor();
+  await vendor.getByRole('link', { name: 'Settings' }).click();
+  await vendor.getByLabel(/Require key leasing/).check();
+  await vendor.getByRole('button', { name: 'Save settings' }).click();
+  await vendor.getByText('Settings saved').waitFor();
+  await vendor.getByRole('link', { name: 'Proxy configurations' }).click();
+  await vendor.locator('[data-keys-unlocked]').waitFor();
+
   // No tenant config yet: provisioning completes at once and the configuration is active.
   await vendor.locator('tr[data-proxy-config="eu-west pod"][data-status="active"]').waitFor();
   expect((await snapshotWith(firstEnv)).status).toBe(200);
@@ -168,7 +183,12 @@ test('tenant admin: KMS and logging configs validated in the browser, sealed wit
   expect((await tenant.request.get(`/api${vendorOrgPath}/proxy-configs`)).status()).toBe(404);
   expect((await tenant.goto(`${vendorOrgPath}/keys`))!.status()).toBe(404);
   await tenant.goto(`${tenantOrgPath}/audit`);
+  await tenant.getByRole('link', { name: 'Cloud identities' }).click();
+  await expect(tenant.locator('[data-grant-command="aws"]').textContent()).resolves.toBe(
+    'aws kms create-grant --key-id <KEY_ARN> --grantee-principal arn:aws:iam::444455556666:role/opencmk-proxy --operations Encrypt Decrypt GenerateDataKey DescribeKey',
+  );
   await tenant.getByRole('link', { name: 'KMS configs' }).click();
+  await tenant.getByText('Your vendor requires key leasing').waitFor();
   await tenant.getByLabel('Label').fill('Production key');
   await tenant.getByLabel('Key ARN').fill('arn:aws:kms:us-east-1:12:key/nope');
   await tenant.getByLabel('Region').fill('mars-1');

@@ -28,6 +28,9 @@ import {
 } from '../../../services/tenant-security-proxy/tests/support/proxy-process.js';
 import { startWorld, TENANTS, type World } from '../../../services/tenant-security-proxy/tests/support/world.js';
 
+// Real KMS round trips through the emulators (some tenants without leasing) on a shared machine.
+jest.setTimeout(30_000);
+
 let world: World;
 let proxy: ProxyProcess;
 let ours: TenantSecurityClient;
@@ -37,7 +40,8 @@ beforeAll(async () => {
   world = await startWorld();
   // Generous start-up time: the proxy runs from source through tsx on a shared, busy machine.
   // LOG_LEVEL info: the harness waits for the proxy's 'started' log line (the world's env asks for warn).
-  proxy = await spawnProxy({ ...world.proxyEnv, LOG_LEVEL: 'info' }, 60_000);
+  // KMS_TIMEOUT_MS: the world's 1.5 s is short for emulator round trips on a shared, busy machine.
+  proxy = await spawnProxy({ ...world.proxyEnv, LOG_LEVEL: 'info', KMS_TIMEOUT_MS: '10000' }, 60_000);
   await waitForReady(proxy.healthUrl);
   ours = new TenantSecurityClient(proxy.url, world.proxyEnv.API_KEY!);
   theirs = new IronCoreClient(proxy.url, world.proxyEnv.API_KEY!);

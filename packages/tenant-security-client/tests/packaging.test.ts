@@ -32,6 +32,9 @@ const expected = {
   exception: true,
 };
 
+// Child processes (node, tsc, npm) on a busy machine: generous per-test time.
+jest.setTimeout(60_000);
+
 // Builds over the existing dist (no clean first), so that other suites running meanwhile never find it missing.
 beforeAll(() => {
   run('npm', ['run', 'build', '--silent']);

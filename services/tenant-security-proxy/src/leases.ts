@@ -8,6 +8,8 @@ import type { ProxyMetrics } from './metrics.js';
 export interface CurrentLease {
   leasedKeyId: number;
   key: KeyObject;
+  /** The KMS-wrapped leased key, to recognise this lease in EDEKs. */
+  wrapped: Uint8Array;
   encoder: LeasedEdekEncoder;
   rotateAt: number;
 }
@@ -75,6 +77,7 @@ export class LeaseManager {
       const lease: CurrentLease = {
         leasedKeyId,
         key,
+        wrapped: Uint8Array.from(wrapped),
         encoder: new LeasedEdekEncoder(config.id, config.tenantId, leasedKeyId, encodeLeasedKeyEnvelope(config.id, wrapped)),
         rotateAt: Date.now() + this.rotationMs,
       };
@@ -91,11 +94,15 @@ export class LeaseManager {
   /** A cached unwrapped lease, or undefined; checks the wrapped bytes so two replicas' equal ids cannot mix. */
   lookupSync(configId: number, leasedKeyId: number, wrapped: Uint8Array): KeyObject | undefined {
     const entries = this.cache.get(cacheKey(configId, leasedKeyId));
-    if (!entries) return undefined;
     const now = Date.now();
-    for (const entry of entries) {
-      if (entry.expiresAt > now && Buffer.compare(entry.wrapped, wrapped) === 0) return entry.key;
+    if (entries) {
+      for (const entry of entries) {
+        if (entry.expiresAt > now && Buffer.compare(entry.wrapped, wrapped) === 0) return entry.key;
+      }
     }
+    // The lease this replica wraps with is in memory anyway, even when its cache entry has expired.
+    const current = this.current.get(configId);
+    if (current && current.leasedKeyId === leasedKeyId && current.rotateAt > now && Buffer.compare(current.wrapped, wrapped) === 0) return current.key;
     return undefined;
   }
 

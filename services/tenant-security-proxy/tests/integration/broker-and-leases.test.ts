@@ -10,10 +10,16 @@ import { startWorld, type World } from '../support/world.js';
 let world: World;
 let proxy: ProxyProcess;
 const ROTATION_SECONDS = 2;
+const CACHE_TTL_SECONDS = 3;
 
 beforeAll(async () => {
   world = await startWorld();
-  proxy = await spawnProxy({ ...world.proxyEnv, LEASE_ROTATION_SECONDS: String(ROTATION_SECONDS), SNAPSHOT_WAIT_SECONDS: '20' });
+  proxy = await spawnProxy({
+    ...world.proxyEnv,
+    LEASE_ROTATION_SECONDS: String(ROTATION_SECONDS),
+    LEASE_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS),
+    SNAPSHOT_WAIT_SECONDS: '20',
+  });
   await waitForReady(proxy.healthUrl);
 }, 60_000);
 
@@ -63,6 +69,20 @@ test('leases rotate on schedule; EDEKs of the old lease still unwrap', async () 
   expect(decodeEdek(second.edek).leasedKeyId).not.toBe(decodeEdek(first.edek).leasedKeyId);
   expect((await call(proxy, 'document/unwrap', { ...meta('gcp-leased'), encryptedDocumentKey: first.edek })).json.dek).toBe(first.dek);
   expect((await call(proxy, 'document/unwrap', { ...meta('gcp-leased'), encryptedDocumentKey: second.edek })).json.dek).toBe(second.dek);
+});
+
+test('an unwrapped leased key leaves memory after LEASE_CACHE_TTL_SECONDS: the next unwrap asks the KMS once more', async () => {
+  world.broker.setTenant({ tenantId: 'ttl', kmsConfigs: [{ ...world.configs['aws-direct']!, id: 703, leasingAllowed: true }] });
+  await awaitVersion(proxy, world.broker.version);
+  const wrapped = (await call(proxy, 'document/wrap', meta('ttl'))).json;
+  const decryptsBefore = kmsCalls('Decrypt');
+  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect(kmsCalls('Decrypt')).toBe(decryptsBefore); // the lease this proxy created is cached
+  await new Promise((resolve) => setTimeout(resolve, CACHE_TTL_SECONDS * 1000 + 200));
+  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect(kmsCalls('Decrypt') - decryptsBefore).toBe(1);
+  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect(kmsCalls('Decrypt') - decryptsBefore).toBe(1);
 });
 
 test('tenant checks run and their results are posted; status is posted', async () => {

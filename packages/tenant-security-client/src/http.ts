@@ -3,6 +3,7 @@
  * client, kept alive (connection setup dominates small calls; undici's dispatch API spent about half the CPU per
  * call of node:http's client, measured side by side); an injected `fetch` replaces it entirely.
  */
+import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { TenantSecurityErrorCode, TspServiceException, exceptionFromCode } from './errors.js';
@@ -22,6 +23,11 @@ export interface TenantSecurityClientOptions {
   keepAlive?: boolean;
   /** Upper bound on concurrent connections to the proxy (default 64). Ignored when `fetch` is given. */
   maxSockets?: number;
+  /**
+   * PEM certificate(s) of a private CA that issued the proxy's certificate, trusted in addition to the system's
+   * CAs (`NODE_EXTRA_CA_CERTS` works too).
+   */
+  ca?: string | string[];
   /**
    * Allow `http://` to a host that is not loopback. The API key and the data keys travel in these calls, so plain
    * HTTP is refused by default except to 127.0.0.0/8, ::1 and localhost.
@@ -49,6 +55,12 @@ const optionsSchema = z
     keepAlive: z.boolean().optional(),
     maxSockets: z.number().int().positive().optional(),
     allowInsecureHttp: z.boolean().optional(),
+    ca: z
+      .union([z.string(), z.array(z.string())])
+      .refine((value) => [value].flat().every((pem) => pem.includes('-----BEGIN CERTIFICATE-----')), {
+        error: 'ca must be PEM certificate text.',
+      })
+      .optional(),
   })
   .strict();
 
@@ -210,6 +222,8 @@ export class ProxyTransport {
       this.pool = new Pool(target.origin, {
         connections: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
         pipelining: options.keepAlive === false ? 0 : 1,
+        // A `ca` given to TLS replaces the default trust store, so the system's roots are passed along with it.
+        ...(options.ca ? { connect: { ca: [...tls.rootCertificates, ...[options.ca].flat()] } } : {}),
       });
     }
   }

@@ -21,6 +21,7 @@ import {
   TspServiceException,
   UserEvent,
 } from '../src/index.js';
+import { createCertificateAuthority } from '@opencmk/kms-emulator';
 import { CLIENT_VERSION } from '../src/version.js';
 import { startStandInProxy, type StandInProxy } from './support/stand-in-proxy.js';
 
@@ -116,6 +117,27 @@ describe('requests', () => {
       fetching.encryptDocument({ a: Buffer.from('x') }, metadata, { signal: controller.signal, timeoutMs: 5_000 }),
     );
     expect(aborted).toMatchObject({ errorCode: 0, message: 'The call to the Tenant Security Proxy was aborted.' });
+  });
+
+  it('speaks https, trusting a private CA only when given it', async () => {
+    const authority = createCertificateAuthority();
+    const certificate = authority.issueServerCertificate(['127.0.0.1', 'localhost']);
+    const tlsProxy = await startStandInProxy('tls-key', { key: certificate.keyPem, cert: certificate.certPem });
+    const trusting = new TenantSecurityClient(tlsProxy.url, 'tls-key', { ca: authority.certPem });
+    const untrusting = new TenantSecurityClient(tlsProxy.url, 'tls-key');
+    try {
+      expect(tlsProxy.url).toMatch(/^https:/);
+      const encrypted = await trusting.encryptDocument({ a: Buffer.from('over TLS') }, metadata);
+      expect((await trusting.decryptDocument(encrypted, metadata)).plaintextDocument['a']!.toString()).toBe('over TLS');
+      const refused = await rejection(untrusting.encryptDocument({ a: Buffer.from('x') }, metadata));
+      expect(refused).toMatchObject({ errorCode: TenantSecurityErrorCode.UNABLE_TO_MAKE_REQUEST });
+      expect(refused.message).toMatch(/certificate/i);
+      expect(() => new TenantSecurityClient(tlsProxy.url, 'k', { ca: 'not a certificate' })).toThrow(/PEM/);
+    } finally {
+      trusting.close();
+      untrusting.close();
+      await tlsProxy.close();
+    }
   });
 
   it('uses an injected fetch instead of its own transport', async () => {

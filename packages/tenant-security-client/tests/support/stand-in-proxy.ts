@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -94,7 +95,10 @@ function route(path: string, body: Record<string, unknown>): { status: number; j
   }
 }
 
-export async function startStandInProxy(apiKey = 'stand-in-api-key'): Promise<StandInProxy> {
+export async function startStandInProxy(
+  apiKey = 'stand-in-api-key',
+  tlsOptions?: { key: string; cert: string },
+): Promise<StandInProxy> {
   const state: StandInProxy = {
     url: '',
     apiKey,
@@ -103,7 +107,7 @@ export async function startStandInProxy(apiKey = 'stand-in-api-key'): Promise<St
     override: undefined,
     close: async () => {},
   };
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -132,12 +136,14 @@ export async function startStandInProxy(apiKey = 'stand-in-api-key'): Promise<St
       const answer = route(path, body);
       send(answer.status, JSON.stringify(answer.json));
     });
-  });
+  };
+  const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
+  // Count TCP connections (for TLS too: 'secureConnection' would miss failed handshakes).
   server.on('connection', () => {
     state.connections += 1;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.url = `${tlsOptions ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();

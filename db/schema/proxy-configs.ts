@@ -106,3 +106,22 @@ export const tenantSnapshotRevs = pgTable('tenant_snapshot_revs', {
   tenantId: uuid('tenant_id').primaryKey(),
   rev: bigint('rev', { mode: 'number' }).notNull().default(1),
 });
+
+/**
+ * Each tenant's snapshot section for a proxy configuration as last built, with the tenant revision it was read at,
+ * so a broker instance that starts (or another instance) serves it without assembling it again. It holds only what
+ * the snapshot holds (metadata and blobs sealed to that configuration), and revocation deletes it with the copies.
+ */
+export const snapshotSections = pgTable(
+  'snapshot_sections',
+  {
+    proxyConfigId: uuid('proxy_config_id')
+      .notNull()
+      .references(() => proxyConfigs.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id').notNull(),
+    rev: bigint('rev', { mode: 'number' }).notNull(),
+    // null: the tenant has nothing for this configuration at that revision.
+    section: text('section'),
+  },
+  (row) => [primaryKey({ columns: [row.proxyConfigId, row.tenantId] })],
+);

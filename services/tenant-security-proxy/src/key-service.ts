@@ -163,7 +163,7 @@ export class KeyService {
 
   async batchWrap(meta: RequestMetadata, documentIds: string[]): Promise<BatchResult<WrapResult>> {
     const primary = this.store.requirePrimary(meta.tenantId);
-    const result: BatchResult<WrapResult> = { keys: {}, failures: {} };
+    const result: BatchResult<WrapResult> = emptyBatchResult();
     const ids = [...new Set(documentIds)];
     if (primary.leasing) {
       let lease;
@@ -197,7 +197,7 @@ export class KeyService {
 
   async batchUnwrap(meta: RequestMetadata, edeks: Record<string, string>): Promise<BatchResult<{ dek: string }>> {
     if (!this.store.get(meta.tenantId)) throw new TspError(201, `No configurations available for the provided tenant '${meta.tenantId}'`);
-    const result: BatchResult<{ dek: string }> = { keys: {}, failures: {} };
+    const result: BatchResult<{ dek: string }> = emptyBatchResult();
     await forEachLimited(Object.entries(edeks), BATCH_KMS_CONCURRENCY, async ([id, edekBase64]) => {
       try {
         let edek: ParsedEdek;
@@ -260,6 +260,11 @@ export class KeyService {
       objectId,
     });
   }
+}
+
+/** Null-prototype maps: a document id such as "__proto__" stays an ordinary key of the answer. */
+function emptyBatchResult<T>(): BatchResult<T> {
+  return { keys: Object.create(null) as Record<string, T>, failures: Object.create(null) as BatchResult<T>['failures'] };
 }
 
 async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

@@ -22,10 +22,21 @@ const metadataShape = {
 export const wrapBodySchema = z.looseObject(metadataShape);
 export const unwrapBodySchema = z.looseObject({ ...metadataShape, encryptedDocumentKey: z.string().min(1) });
 export const batchWrapBodySchema = z.looseObject({ ...metadataShape, documentIds: z.array(z.string()).max(10000) });
-export const batchUnwrapBodySchema = z.looseObject({
-  ...metadataShape,
-  edeks: z.record(z.string(), z.string()).refine((value) => Object.keys(value).length <= 10000, 'at most 10000 EDEKs'),
-});
+/**
+ * `edeks` is checked in place rather than copied: a copy made by assignment would turn a document id such as
+ * "__proto__" into a prototype change and lose it, and every requested id must come back (PROTOCOL.md §1.2).
+ */
+const edeksSchema = z.custom<Record<string, string>>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length <= 10000 &&
+    Object.values(value as Record<string, unknown>).every((edek) => typeof edek === 'string'),
+  'edeks must be an object of at most 10000 id → base64 EDEK strings',
+);
+
+export const batchUnwrapBodySchema = z.looseObject({ ...metadataShape, edeks: edeksSchema });
 export const rekeyBodySchema = z.looseObject({ ...metadataShape, encryptedDocumentKey: z.string().min(1), newTenantId: z.string().min(1) });
 export const securityEventBodySchema = z.looseObject({
   ...metadataShape,

@@ -139,6 +139,18 @@ describe('request errors', () => {
     expect(Object.keys(batch.json.keys)).toEqual(['good']);
     expect(batch.json.failures.bad.code).toBe(203);
   });
+  test('batch ids such as __proto__ and constructor come back like any other id', async () => {
+    const wrapped = await call('document/batch-wrap', { ...meta('aws-leased'), documentIds: ['__proto__', 'constructor', 'a'] });
+    expect(wrapped.status).toBe(200);
+    const keysText = JSON.stringify(wrapped.json.keys);
+    expect(Object.keys(JSON.parse(keysText)).sort()).toEqual(['__proto__', 'a', 'constructor'].sort());
+    const edek = (wrapped.json.keys.a as { edek: string }).edek;
+    const body = `{"tenantId":"aws-leased","iclFields":{"requestingId":"x"},"edeks":{"__proto__":"${edek}","toString":"AAAA"}}`;
+    const unwrapped = await call('document/batch-unwrap', body);
+    expect(unwrapped.status).toBe(200);
+    expect(Object.keys(unwrapped.json.keys)).toEqual(['__proto__']);
+    expect(Object.keys(unwrapped.json.failures)).toEqual(['toString']);
+  });
   test('301 for an unknown security event; alloy top-level event accepted with body null', async () => {
     const rejected = await call('event/security-event', { ...meta('aws-leased'), iclFields: { requestingId: 'x', event: 'NOT_AN_EVENT' }, timestampMillis: 1 });
     expect(rejected.json.code).toBe(301);

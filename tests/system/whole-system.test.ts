@@ -140,6 +140,25 @@ test('flow 3: an application encrypts and decrypts through the client; the sink 
       customFields: { ticket: 'T-42' },
     });
   }
+
+  // tenant-gcp logs to a signed webhook: the sink keeps only deliveries whose HMAC signature verifies.
+  const gcpCaller = `reports-${randomBytes(4).toString('hex')}`;
+  const gcpMeta = metadata('tenant-gcp', gcpCaller);
+  const gcpDocument = await client.encryptDocument({ field: Buffer.from('gcp data') }, gcpMeta);
+  await client.decryptDocument(gcpDocument, gcpMeta);
+  type WebhookRecord = { body: { events?: NonNullable<SinkEvent['event']>[] } };
+  const webhookEvents = async () =>
+    ((await system.emulator('sinks', 'events', { sink: 'webhook' })) as { events: WebhookRecord[] }).events
+      .flatMap((record) => record.body.events ?? [])
+      .filter((event) => event.iclFields?.requestingId === gcpCaller);
+  await millisUntil(async () => (await webhookEvents()).length >= 2, 15_000, 100);
+  const delivered = await webhookEvents();
+  expect(delivered.map((event) => event.event).sort()).toEqual(['KMS_UNWRAP', 'KMS_WRAP']);
+  for (const event of delivered)
+    expect(event).toMatchObject({
+      tenantId: 'tenant-gcp',
+      iclFields: { requestingId: gcpCaller, dataLabel: 'PII', requestId: gcpMeta.requestId },
+    });
 }, 60_000);
 
 let awsTenantPage: Page;

@@ -32,4 +32,7 @@ module.exports = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.next/'],
+  // CI shares two cores among every suite (PGlite in WASM, argon2id, real processes): time limits are for hangs,
+  // not for speed. Speed is measured by the benchmarks.
+  testTimeout: 30000,
 };

@@ -2,7 +2,7 @@ import 'server-only';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { configChecks, proxyConfigs, proxyInstances, snapshotFetchRecords } from '@/db/schema';
+import { configChecks, proxyConfigs, proxyInstances, snapshotFetchRecords, snapshotSections } from '@/db/schema';
 import { appendAuditBatch } from './audit-batch';
 import type { AuditInput } from './audit';
 import type { RequestMeta } from './context';
@@ -59,7 +59,15 @@ export async function authenticateProxy(db: Db, headers: Headers): Promise<Authe
   if (!token || !TOKEN_PATTERN.test(token)) return null;
   const digest = sha256Hex(token);
   const [row] = await db
-    .select({ id: proxyConfigs.id, orgId: proxyConfigs.orgId, name: proxyConfigs.name, keyId: proxyConfigs.keyId, snapshotVersion: proxyConfigs.snapshotVersion, tokenHash: proxyConfigs.tokenHash, status: proxyConfigs.status })
+    .select({
+      id: proxyConfigs.id,
+      orgId: proxyConfigs.orgId,
+      name: proxyConfigs.name,
+      keyId: proxyConfigs.keyId,
+      snapshotVersion: proxyConfigs.snapshotVersion,
+      tokenHash: proxyConfigs.tokenHash,
+      status: proxyConfigs.status,
+    })
     .from(proxyConfigs)
     .where(eq(proxyConfigs.tokenHash, digest));
   if (!row || row.status === 'revoked' || !row.tokenHash || !digestsEqual(row.tokenHash, digest)) return null;
@@ -71,7 +79,10 @@ async function touchContact(db: Db, id: string): Promise<void> {
   const now = Date.now();
   if (now - (state.lastContactWrite.get(id) ?? 0) < CONTACT_WRITE_INTERVAL_MS) return;
   state.lastContactWrite.set(id, now);
-  await db.update(proxyConfigs).set({ lastContactAt: new Date(now) }).where(eq(proxyConfigs.id, id));
+  await db
+    .update(proxyConfigs)
+    .set({ lastContactAt: new Date(now) })
+    .where(eq(proxyConfigs.id, id));
 }
 
 export interface SnapshotKmsConfig {
@@ -114,42 +125,90 @@ type Rows<T> = { rows: T[] };
  * tenants that is one row instead of 10,000 (on PGlite the per-row cost, not the bytes, dominates), and the body is
  * concatenated without parsing.
  */
-async function buildSnapshot(db: Db, proxy: AuthenticatedProxy): Promise<{ body: string; sections: TenantSection[]; reread: Set<string> }> {
-  // 1. Every live tenant's revision, as one text value (cheap even for 10,000 tenants).
-  const signatureRows = (await db.execute(sql`
-    select string_agg(t.id::text || ',' || coalesce(r.rev, 0)::text || ',' || t.tenant_org_id::text, ';' order by t.vendor_tenant_id) as signatures
-    from tenants t left join tenant_snapshot_revs r on r.tenant_id = t.id
-    where t.org_id = ${proxy.orgId} and t.status = 'active' and t.tenant_org_id is not null`)) as unknown as Rows<{ signatures: string | null }>;
-  const signatures = (signatureRows.rows[0]?.signatures ?? '').split(';').filter(Boolean).map((entry) => {
-    const comma = entry.indexOf(',');
-    return { tenantRowId: entry.slice(0, comma), signature: entry };
-  });
+async function buildSnapshot(
+  db: Db,
+  proxy: AuthenticatedProxy,
+): Promise<{ body: string; sections: TenantSection[]; reread: Set<string> }> {
   let cache = state.sectionCache.get(proxy.id);
   if (!cache) state.sectionCache.set(proxy.id, (cache = new Map()));
+  // 1. Every live tenant's revision, as one text value (cheap even for 10,000 tenants). An instance with nothing
+  // cached (just started) also takes the sections stored at those revisions by whichever instance built them.
+  const cold = cache.size === 0;
+  const stored = cold
+    ? sql`|| E'\t' || case when s.rev is null then 'M' when s.section is null then 'E' else 'S' || s.section end`
+    : sql``;
+  const storedJoin = cold
+    ? sql`left join snapshot_sections s on s.proxy_config_id = ${proxy.id} and s.tenant_id = t.id and s.rev = coalesce(r.rev, 0)`
+    : sql``;
+  const signatureRows = (await db.execute(sql`
+    select string_agg(t.id::text || ',' || coalesce(r.rev, 0)::text || ',' || t.tenant_org_id::text ${stored}, E'\n' order by t.vendor_tenant_id) as signatures
+    from tenants t left join tenant_snapshot_revs r on r.tenant_id = t.id ${storedJoin}
+    where t.org_id = ${proxy.orgId} and t.status = 'active' and t.tenant_org_id is not null`)) as unknown as Rows<{
+    signatures: string | null;
+  }>;
+  const signatures = (signatureRows.rows[0]?.signatures ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      const signature = tab < 0 ? line : line.slice(0, tab);
+      const [tenantRowId, rev, tenantOrgId] = signature.split(',') as [string, string, string];
+      if (tab >= 0 && line[tab + 1] !== 'M') {
+        const json = line.slice(tab + 2);
+        cache.set(tenantRowId, {
+          signature,
+          section: line[tab + 1] === 'S' ? { tenantRowId, tenantOrgId, json } : null,
+        });
+      }
+      return { tenantRowId, signature, rev: Number(rev) };
+    });
   // 2. Sections only for tenants whose revision moved since this instance last built them. A section read after its
   // revision is at least that new; a change in between moves the revision again and is re-read next time.
   const stale = signatures.filter(({ tenantRowId, signature }) => cache.get(tenantRowId)?.signature !== signature);
   for (let i = 0; i < stale.length; i += 5000) {
     const chunk = stale.slice(i, i + 5000);
-    const fresh = await readSections(db, proxy, chunk.length === signatures.length ? null : chunk.map((entry) => entry.tenantRowId));
-    for (const { tenantRowId, signature } of chunk) cache.set(tenantRowId, { signature, section: fresh.get(tenantRowId) ?? null });
+    const fresh = await readSections(
+      db,
+      proxy,
+      chunk.length === signatures.length ? null : chunk.map((entry) => entry.tenantRowId),
+    );
+    for (const { tenantRowId, signature } of chunk)
+      cache.set(tenantRowId, { signature, section: fresh.get(tenantRowId) ?? null });
   }
+  if (stale.length)
+    scheduleSectionStore(
+      db,
+      proxy,
+      stale.map(({ tenantRowId, rev }) => ({ tenantRowId, rev, section: cache.get(tenantRowId)!.section })),
+    );
   const live = new Set(signatures.map((entry) => entry.tenantRowId));
   for (const tenantRowId of cache.keys()) if (!live.has(tenantRowId)) cache.delete(tenantRowId);
-  const sections = signatures.map(({ tenantRowId }) => cache.get(tenantRowId)!.section).filter((section): section is TenantSection => section !== null);
+  const sections = signatures
+    .map(({ tenantRowId }) => cache.get(tenantRowId)!.section)
+    .filter((section): section is TenantSection => section !== null);
 
   const checks = (await db.execute(sql`
     select c.id, c.kind, c.config_id, t.vendor_tenant_id
     from config_checks c join tenants t on t.id = c.tenant_id and t.status = 'active'
     where c.vendor_org_id = ${proxy.orgId} and c.status = 'queued' and c.created_at > ${new Date(Date.now() - CHECK_OFFER_MS).toISOString()}
-    order by c.created_at limit 100`)) as unknown as Rows<{ id: string; kind: 'kms' | 'logging'; config_id: number; vendor_tenant_id: string }>;
+    order by c.created_at limit 100`)) as unknown as Rows<{
+    id: string;
+    kind: 'kms' | 'logging';
+    config_id: number;
+    vendor_tenant_id: string;
+  }>;
   const head = {
     version: proxy.snapshotVersion,
     proxyConfigId: proxy.id,
     vendorId: proxy.orgId,
     settings: await readVendorSettings(db, proxy.orgId),
   };
-  const checkList = checks.rows.map((row) => ({ id: row.id, kind: row.kind, tenantId: row.vendor_tenant_id, configId: Number(row.config_id) }));
+  const checkList = checks.rows.map((row) => ({
+    id: row.id,
+    kind: row.kind,
+    tenantId: row.vendor_tenant_id,
+    configId: Number(row.config_id),
+  }));
   const body = `${JSON.stringify(head).slice(0, -1)},"tenants":[${sections.map((section) => section.json).join(',')}],"checks":${JSON.stringify(checkList)}}`;
   return { body, sections, reread: new Set(stale.map((entry) => entry.tenantRowId)) };
 }
@@ -159,8 +218,17 @@ async function buildSnapshot(db: Db, proxy: AuthenticatedProxy): Promise<{ body:
  * come back as one text value — one row instead of thousands (on PGlite the per-row cost, not the bytes, dominates),
  * concatenated into the body without parsing.
  */
-async function readSections(db: Db, proxy: AuthenticatedProxy, tenantRowIds: string[] | null): Promise<Map<string, TenantSection>> {
-  const only = tenantRowIds ? sql`and t.id in (${sql.join(tenantRowIds.map((id) => sql`${id}`), sql`, `)})` : sql``;
+async function readSections(
+  db: Db,
+  proxy: AuthenticatedProxy,
+  tenantRowIds: string[] | null,
+): Promise<Map<string, TenantSection>> {
+  const only = tenantRowIds
+    ? sql`and t.id in (${sql.join(
+        tenantRowIds.map((id) => sql`${id}`),
+        sql`, `,
+      )})`
+    : sql``;
   // A tenant with nothing for this configuration yet (provisioning) is left out rather than listed empty.
   const aggregated = (await db.execute(sql`
     select string_agg(
@@ -195,7 +263,11 @@ async function readSections(db: Db, proxy: AuthenticatedProxy, tenantRowIds: str
     const first = line.indexOf('\t');
     const second = line.indexOf('\t', first + 1);
     const tenantRowId = line.slice(0, first);
-    sections.set(tenantRowId, { tenantRowId, tenantOrgId: line.slice(first + 1, second), json: line.slice(second + 1) });
+    sections.set(tenantRowId, {
+      tenantRowId,
+      tenantOrgId: line.slice(first + 1, second),
+      json: line.slice(second + 1),
+    });
   }
   return sections;
 }
@@ -207,7 +279,12 @@ export async function snapshotBody(db: Db, proxy: AuthenticatedProxy, meta: Requ
   const built = await buildSnapshot(db, proxy);
   state.snapshotCache.set(proxy.id, { version: proxy.snapshotVersion, body: built.body, sections: built.sections });
   // Sections not re-read are unchanged since the last build, whose changes were recorded then: no need to hash them.
-  scheduleFetchAudit(db, proxy, built.sections.filter((section) => built.reread.has(section.tenantRowId)), meta);
+  scheduleFetchAudit(
+    db,
+    proxy,
+    built.sections.filter((section) => built.reread.has(section.tenantRowId)),
+    meta,
+  );
   return built.body;
 }
 
@@ -222,11 +299,70 @@ export function matchesEtag(ifNoneMatch: string | null, version: number): boolea
  * Long-poll: resolves with the proxy's new state as soon as its snapshot version differs (see snapshot-watch.ts),
  * null when revoked, or the unchanged proxy when `waitMs` ran out or the request was aborted.
  */
-export async function waitForSnapshotChange(db: Db, proxy: AuthenticatedProxy, waitMs: number, signal: AbortSignal): Promise<AuthenticatedProxy | null> {
+export async function waitForSnapshotChange(
+  db: Db,
+  proxy: AuthenticatedProxy,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<AuthenticatedProxy | null> {
   const outcome = await watchSnapshotVersion(db, proxy.id, proxy.snapshotVersion, waitMs, signal);
   if (outcome === 'timeout') return proxy;
   if (outcome === null) return null;
   return { ...proxy, name: outcome.name, snapshotVersion: outcome.snapshotVersion };
+}
+
+/**
+ * Stores re-read sections at the revision they were read at (after the response, on the configuration's background
+ * chain), for instances that start later. An older revision never overwrites a newer one.
+ */
+function scheduleSectionStore(
+  db: Db,
+  proxy: AuthenticatedProxy,
+  rows: { tenantRowId: string; rev: number; section: TenantSection | null }[],
+): void {
+  const previous = state.auditChain.get(proxy.id) ?? Promise.resolve();
+  const next = previous
+    .then(() =>
+      db.transaction(async (tx) => {
+        // Revocation holds this row's lock while it deletes the stored sections: lock it too, and store nothing for a
+        // revoked configuration.
+        const [live] = await tx
+          .select({ status: proxyConfigs.status })
+          .from(proxyConfigs)
+          .where(eq(proxyConfigs.id, proxy.id))
+          .for('share');
+        if (!live || live.status === 'revoked') return;
+        await storeSections(tx, proxy, rows);
+      }),
+    )
+    .catch((error: unknown) => console.error('cannot store snapshot sections', (error as Error).message));
+  state.auditChain.set(proxy.id, next);
+}
+
+async function storeSections(
+  db: Db,
+  proxy: AuthenticatedProxy,
+  rows: { tenantRowId: string; rev: number; section: TenantSection | null }[],
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) {
+    await db
+      .insert(snapshotSections)
+      .values(
+        rows
+          .slice(i, i + 1000)
+          .map((row) => ({
+            proxyConfigId: proxy.id,
+            tenantId: row.tenantRowId,
+            rev: row.rev,
+            section: row.section?.json ?? null,
+          })),
+      )
+      .onConflictDoUpdate({
+        target: [snapshotSections.proxyConfigId, snapshotSections.tenantId],
+        set: { rev: sql`excluded.rev`, section: sql`excluded.section` },
+        setWhere: sql`${snapshotSections.rev} <= excluded.rev`,
+      });
+  }
 }
 
 /**
@@ -240,11 +376,18 @@ function scheduleFetchAudit(db: Db, proxy: AuthenticatedProxy, sections: TenantS
   const previous = state.auditChain.get(proxy.id) ?? Promise.resolve();
   const next = previous
     .then(() => recordFetch(db, proxy, sections, meta))
-    .catch((error: unknown) => console.error('cannot record snapshot fetch in tenant audit logs', (error as Error).message));
+    .catch((error: unknown) =>
+      console.error('cannot record snapshot fetch in tenant audit logs', (error as Error).message),
+    );
   state.auditChain.set(proxy.id, next);
 }
 
-async function recordFetch(db: Db, proxy: AuthenticatedProxy, sections: TenantSection[], meta: RequestMeta): Promise<void> {
+async function recordFetch(
+  db: Db,
+  proxy: AuthenticatedProxy,
+  sections: TenantSection[],
+  meta: RequestMeta,
+): Promise<void> {
   const changed = new Set<string>();
   // Only sections that differ from what this instance recorded last go to the database (10,000 tenants, one changed:
   // one row); the conditional upsert below still decides, across instances, who records a change.
@@ -284,8 +427,14 @@ async function recordFetch(db: Db, proxy: AuthenticatedProxy, sections: TenantSe
       tenantId: section.tenantRowId,
       details: {
         snapshotVersion: proxy.snapshotVersion,
-        kmsConfigs: tenant.kmsConfigs.map((config) => ({ id: config.id, version: config.version, status: config.status })),
-        loggingConfig: tenant.loggingConfig ? { id: tenant.loggingConfig.id, version: tenant.loggingConfig.version } : null,
+        kmsConfigs: tenant.kmsConfigs.map((config) => ({
+          id: config.id,
+          version: config.version,
+          status: config.status,
+        })),
+        loggingConfig: tenant.loggingConfig
+          ? { id: tenant.loggingConfig.id, version: tenant.loggingConfig.version }
+          : null,
       },
       meta,
     }));
@@ -322,7 +471,10 @@ const printable = z
 const statusSchema = z.object({
   instanceId: printable,
   snapshotVersion: z.number().int().nonnegative(),
-  uptimeSeconds: z.number().nonnegative().max(10 * 365 * 86400),
+  uptimeSeconds: z
+    .number()
+    .nonnegative()
+    .max(10 * 365 * 86400),
   counters: z
     .record(z.string().max(100), z.union([z.number(), z.string().max(200), z.boolean(), z.null()]))
     .optional()
@@ -361,7 +513,12 @@ const checkResultsSchema = z.object({
 });
 
 /** Results of queued checks of this vendor; each answered check leaves the snapshots and is recorded for its tenant. */
-export async function recordCheckResults(db: Db, proxy: AuthenticatedProxy, raw: unknown, meta: RequestMeta): Promise<{ accepted: number }> {
+export async function recordCheckResults(
+  db: Db,
+  proxy: AuthenticatedProxy,
+  raw: unknown,
+  meta: RequestMeta,
+): Promise<{ accepted: number }> {
   const input = parseInput(checkResultsSchema, raw);
   const updated = await db.transaction(async (tx) => {
     const done: (typeof configChecks.$inferSelect & { tenantOrgId: string | null })[] = [];
@@ -377,7 +534,13 @@ export async function recordCheckResults(db: Db, proxy: AuthenticatedProxy, raw:
           completedAt: new Date(),
           answeredBy: proxy.id,
         })
-        .where(and(eq(configChecks.id, result.checkId), eq(configChecks.vendorOrgId, proxy.orgId), eq(configChecks.status, 'queued')))
+        .where(
+          and(
+            eq(configChecks.id, result.checkId),
+            eq(configChecks.vendorOrgId, proxy.orgId),
+            eq(configChecks.status, 'queued'),
+          ),
+        )
         .returning();
       if (row) done.push({ ...row, tenantOrgId: row.orgId });
     }
@@ -402,4 +565,3 @@ export async function recordCheckResults(db: Db, proxy: AuthenticatedProxy, raw:
   }
   return { accepted: updated.length };
 }
-

@@ -7,6 +7,7 @@ import {
   proxyConfigs,
   proxyInstances,
   sealedConfigCopies,
+  snapshotSections,
   tenants,
   vendorKeys,
   type TenantConfigKind,
@@ -187,6 +188,8 @@ export async function revokeProxyConfig(ctx: ScopedContext, id: string): Promise
     const current = await ownProxyConfig(tx, ctx, id, true);
     if (current.status === 'revoked') throw new BrokerError('CONFLICT', 'Already revoked');
     const deleted = await tx.delete(sealedConfigCopies).where(eq(sealedConfigCopies.recipientKeyId, current.keyId)).returning({ configId: sealedConfigCopies.configId });
+    // Stored snapshot sections hold copies of the same blobs.
+    await tx.delete(snapshotSections).where(eq(snapshotSections.proxyConfigId, current.id));
     const [row] = await tx
       .update(proxyConfigs)
       .set({ status: 'revoked', tokenHash: null, sealedEnv: null, revokedAt: new Date(), snapshotVersion: sql`${proxyConfigs.snapshotVersion} + 1` })

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from '@/db/client';
-import { auditEvents, configChecks, proxyInstances } from '@/db/schema';
+import { auditEvents, configChecks, proxyInstances, snapshotSections } from '@/db/schema';
 import { GET as snapshotRoute } from '@/app/api/proxy/v1/snapshot/route';
 import { POST as statusRoute } from '@/app/api/proxy/v1/status/route';
 import { POST as checkResultsRoute } from '@/app/api/proxy/v1/check-results/route';
@@ -8,7 +8,7 @@ import { verifyAuditChain } from '@/lib/server/audit';
 import { activateProxyConfig, provisioningBatch, revokeProxyConfig, storeProvisionedCopies } from '@/lib/server/proxy-configs';
 import { open, seal } from '@opencmk/crypto';
 import { tenantConfigContext } from '@/lib/browser-sealing';
-import { resetProxyApiState, settleSnapshotAudits } from '@/lib/server/proxy-api';
+import { forgetBuiltSnapshots, resetProxyApiState, settleSnapshotAudits } from '@/lib/server/proxy-api';
 import { queueCheck, setTenantConfigStatus } from '@/lib/server/tenant-configs';
 import type { ScopedContext } from '@/lib/server/context';
 import { createTestDatabase } from '../helpers/database';
@@ -196,6 +196,27 @@ describe('GET /api/proxy/v1/snapshot', () => {
   });
 });
 
+describe('stored snapshot sections', () => {
+  it('are what a broker instance that just started serves, without assembling the sections again', async () => {
+    const first = await getSnapshot(proxy.brokerToken);
+    const body = await first.text();
+    await settleSnapshotAudits();
+    const stored = await handle.db.select().from(snapshotSections).where(eq(snapshotSections.proxyConfigId, proxy.id));
+    expect(stored.length).toBe(2);
+    forgetBuiltSnapshots();
+    expect(await (await getSnapshot(proxy.brokerToken)).text()).toBe(body);
+    // Proof that the stored text is used: a section altered in storage (same revision) is served as stored.
+    const tenantB = stored.find((row) => row.section?.includes('tenant-b'))!;
+    await handle.db.update(snapshotSections).set({ section: '{"tenantId":"stored-marker","kmsConfigs":[],"loggingConfig":null}' }).where(and(eq(snapshotSections.proxyConfigId, proxy.id), eq(snapshotSections.tenantId, tenantB.tenantId)));
+    forgetBuiltSnapshots();
+    expect(await (await getSnapshot(proxy.brokerToken)).text()).toContain('stored-marker');
+    await handle.db.delete(snapshotSections).where(eq(snapshotSections.proxyConfigId, proxy.id));
+    forgetBuiltSnapshots();
+    expect(await (await getSnapshot(proxy.brokerToken)).text()).toBe(body);
+    await settleSnapshotAudits();
+  });
+});
+
 describe('a configuration being provisioned', () => {
   it('sees each tenant as soon as its copies are stored, even with its earlier snapshot cached', async () => {
     const fresh = await newProxy(vendorCtx, keys.vendorPublicKey, 'late pod', false);
@@ -263,6 +284,8 @@ describe('over real HTTP', () => {
       expect(revoked.status).toBe(401);
       expect(await revoked.json()).toEqual({ error: 'unauthorized' });
       expect((await fetch(url, { headers: bearer(otherProxy.brokerToken) })).status).toBe(401);
+      await settleSnapshotAudits();
+      expect(await handle.db.select().from(snapshotSections).where(eq(snapshotSections.proxyConfigId, otherProxy.id))).toEqual([]);
       const status = await fetch(`${server.url}/api/proxy/v1/status`, { method: 'POST', headers: bearer(otherProxy.brokerToken, { 'content-type': 'application/json' }), body: '{}' });
       expect(status.status).toBe(401);
       // The other configuration keeps working.

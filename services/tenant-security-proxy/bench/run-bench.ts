@@ -34,7 +34,10 @@ interface Child {
 async function spawnJsonPort(args: string[], env: NodeJS.ProcessEnv = process.env, ipc = false): Promise<Child> {
   const outFile = join(mkdtempSync(join(tmpdir(), 'tsp-bench-')), 'stdout.log');
   const out = openSync(outFile, 'w');
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', out, 'inherit', ...(ipc ? (['ipc'] as const) : [])] });
+  const child = spawn(process.execPath, args, {
+    env,
+    stdio: ['ignore', out, 'inherit', ...(ipc ? (['ipc'] as const) : [])],
+  });
   closeSync(out);
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -45,7 +48,12 @@ async function spawnJsonPort(args: string[], env: NodeJS.ProcessEnv = process.en
       try {
         const parsed = JSON.parse(line) as { port?: number; healthPort?: number; msg?: string };
         if (parsed.port && (parsed.msg === undefined || parsed.msg === 'tenant security proxy started')) {
-          return { process: child, port: parsed.port, ...(parsed.healthPort ? { healthPort: parsed.healthPort } : {}), outFile };
+          return {
+            process: child,
+            port: parsed.port,
+            ...(parsed.healthPort ? { healthPort: parsed.healthPort } : {}),
+            outFile,
+          };
         }
       } catch {
         // not a JSON line (yet)
@@ -85,30 +93,58 @@ async function load(url: string, connections: number, body: string, apiKey: stri
     body,
   });
   const cpuMicros = ((cpuTicks(pid) - ticksBefore) * 10_000) / Math.max(1, result.requests.total);
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, cpuMicros };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpuMicros,
+  };
 }
 
 /** (d): a plain keep-alive client at low concurrency, batch-wrap of 1,000 ids; returns keys/s and p99 ms. */
-async function batchLoad(port: number, apiKey: string, concurrency: number): Promise<{ keysPerSecond: number; p99: number }> {
+async function batchLoad(
+  port: number,
+  apiKey: string,
+  concurrency: number,
+): Promise<{ keysPerSecond: number; p99: number }> {
   const { Agent } = await import('node:http');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const body = JSON.stringify({ tenantId: 'bench-leased', iclFields: { requestingId: 'bench' }, documentIds: Array.from({ length: 1000 }, (_, i) => `doc-${i}`) });
+  const body = JSON.stringify({
+    tenantId: 'bench-leased',
+    iclFields: { requestingId: 'bench' },
+    documentIds: Array.from({ length: 1000 }, (_, i) => `doc-${i}`),
+  });
   const latencies: number[] = [];
   let keys = 0;
   const end = Date.now() + SECONDS * 1000;
   const one = () =>
     new Promise<void>((resolve, reject) => {
       const started = performance.now();
-      const req = request({ host: '127.0.0.1', port, path: '/api/1/document/batch-wrap', method: 'POST', agent, headers: { authorization: `cmk ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { keys: Record<string, unknown> };
-          keys += Object.keys(parsed.keys).length;
-          latencies.push(performance.now() - started);
-          resolve();
-        });
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/1/document/batch-wrap',
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `cmk ${apiKey}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { keys: Record<string, unknown> };
+            keys += Object.keys(parsed.keys).length;
+            latencies.push(performance.now() - started);
+            resolve();
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -125,7 +161,11 @@ async function batchLoad(port: number, apiKey: string, concurrency: number): Pro
 }
 
 async function post(port: number, route: string, body: unknown, apiKey: string): Promise<any> {
-  const response = await fetch(`http://127.0.0.1:${port}/api/1/${route}`, { method: 'POST', headers: { authorization: `cmk ${apiKey}` }, body: JSON.stringify(body) });
+  const response = await fetch(`http://127.0.0.1:${port}/api/1/${route}`, {
+    method: 'POST',
+    headers: { authorization: `cmk ${apiKey}` },
+    body: JSON.stringify(body),
+  });
   return response.json();
 }
 
@@ -137,9 +177,11 @@ const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
 };
-const fmt = (s: { min: number; median: number; max: number }, digits = 2) => `${s.min.toFixed(digits)} / ${s.median.toFixed(digits)} / ${s.max.toFixed(digits)}`;
+const fmt = (s: { min: number; median: number; max: number }, digits = 2) =>
+  `${s.min.toFixed(digits)} / ${s.median.toFixed(digits)} / ${s.max.toFixed(digits)}`;
 /** A ratio passes when its median meets the bar and its minimum is at least 90 % of it. */
-const verdict = (s: { min: number; median: number }, bar: number) => (s.median >= bar && s.min >= 0.9 * bar ? 'PASS' : 'FAIL');
+const verdict = (s: { min: number; median: number }, bar: number) =>
+  s.median >= bar && s.min >= 0.9 * bar ? 'PASS' : 'FAIL';
 
 async function main(): Promise<void> {
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
@@ -147,18 +189,59 @@ async function main(): Promise<void> {
   const demo = emulators.demo!;
   const broker = await startTestBroker();
   const sink = await spawnJsonPort([join(HERE, 'sink-server.mjs')], process.env, true);
-  const slowKey = emulators.aws.control.api.addKey({ accountId: '222222222222', region: demo.aws.region, allowedPrincipals: [demo.aws.tenantUser.arn] });
+  const slowKey = emulators.aws.control.api.addKey({
+    accountId: '222222222222',
+    region: demo.aws.region,
+    allowedPrincipals: [demo.aws.tenantUser.arn],
+  });
   emulators.aws.faults.latency(20, { match: { key: slowKey.arn } });
-  const awsPayload = (keyArn: string) => ({ provider: 'aws', keyArn, region: demo.aws.region, endpoint: demo.aws.endpoint, accessKeyId: demo.aws.tenantUser.accessKeyId, secretAccessKey: demo.aws.tenantUser.secretAccessKey });
-  broker.setTenant({ tenantId: 'bench-leased', kmsConfigs: [{ id: 1, provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) }] });
-  broker.setTenant({ tenantId: 'bench-kms', kmsConfigs: [{ id: 2, provider: 'aws', status: 'primary', leasingAllowed: false, payload: awsPayload(slowKey.arn) }] });
+  const awsPayload = (keyArn: string) => ({
+    provider: 'aws',
+    keyArn,
+    region: demo.aws.region,
+    endpoint: demo.aws.endpoint,
+    accessKeyId: demo.aws.tenantUser.accessKeyId,
+    secretAccessKey: demo.aws.tenantUser.secretAccessKey,
+  });
+  broker.setTenant({
+    tenantId: 'bench-leased',
+    kmsConfigs: [
+      { id: 1, provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) },
+    ],
+  });
+  broker.setTenant({
+    tenantId: 'bench-kms',
+    kmsConfigs: [
+      { id: 2, provider: 'aws', status: 'primary', leasingAllowed: false, payload: awsPayload(slowKey.arn) },
+    ],
+  });
   broker.setTenant({
     tenantId: 'bench-sink',
-    kmsConfigs: [{ id: 3, provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) }],
-    loggingConfig: { id: 1, provider: 'webhook', payload: { provider: 'webhook', url: `http://127.0.0.1:${sink.port}/events`, hmacSecret: 'bench-secret-bench-secret' } },
+    kmsConfigs: [
+      { id: 3, provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) },
+    ],
+    loggingConfig: {
+      id: 1,
+      provider: 'webhook',
+      payload: {
+        provider: 'webhook',
+        url: `http://127.0.0.1:${sink.port}/events`,
+        hmacSecret: 'bench-secret-bench-secret',
+      },
+    },
   });
-  broker.setTenant({ tenantId: 'bench-cold', kmsConfigs: [{ id: 4, provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) }] });
-  broker.addBulkTenants('bulk-', TENANTS, { provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) }, 20);
+  broker.setTenant({
+    tenantId: 'bench-cold',
+    kmsConfigs: [
+      { id: 4, provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) },
+    ],
+  });
+  broker.addBulkTenants(
+    'bulk-',
+    TENANTS,
+    { provider: 'aws', status: 'primary', leasingAllowed: true, payload: awsPayload(demo.aws.keyArn) },
+    20,
+  );
 
   const apiKey = broker.proxyEnv.API_KEY!;
   const spawnedAt = performance.now();
@@ -170,28 +253,48 @@ async function main(): Promise<void> {
     KMS_TIMEOUT_MS: '5000',
   });
   for (;;) {
-    const ready = await fetch(`http://127.0.0.1:${proxy.healthPort}/ready`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`http://127.0.0.1:${proxy.healthPort}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const readyMs = performance.now() - spawnedAt;
-  const rssAfterLoad = (text: string) => Number(/^tsp_process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
+  const rssAfterLoad = (text: string) =>
+    Number(/^tsp_process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
   const rssReady = rssAfterLoad(await metricsText(proxy.healthPort!));
 
   // Cold start of one tenant under concurrent load: exactly one KMS call.
   const encryptsBefore = emulators.aws.log.count({ operation: 'Encrypt' });
-  await Promise.all(Array.from({ length: 200 }, () => post(proxy.port, 'document/wrap', { tenantId: 'bench-cold', iclFields: { requestingId: 'bench' } }, apiKey)));
+  await Promise.all(
+    Array.from({ length: 200 }, () =>
+      post(proxy.port, 'document/wrap', { tenantId: 'bench-cold', iclFields: { requestingId: 'bench' } }, apiKey),
+    ),
+  );
   const coldKmsCalls = emulators.aws.log.count({ operation: 'Encrypt' }) - encryptsBefore;
   emulators.aws.log.clear();
 
   const bare = await spawnJsonPort([join(HERE, 'bare-server.mjs'), '400']);
   // Calibration: the minimal stand-in of performance-notes.md (node:http + one leased GCM wrap, nothing else).
   const standin = await spawnJsonPort([join(HERE, 'standin-server.mjs')]);
-  const wrapBody = JSON.stringify({ tenantId: 'bench-leased', iclFields: { requestingId: 'bench', dataLabel: 'PII' }, customFields: {} });
-  const sinkBody = JSON.stringify({ tenantId: 'bench-sink', iclFields: { requestingId: 'bench', dataLabel: 'PII' }, customFields: {} });
+  const wrapBody = JSON.stringify({
+    tenantId: 'bench-leased',
+    iclFields: { requestingId: 'bench', dataLabel: 'PII' },
+    customFields: {},
+  });
+  const sinkBody = JSON.stringify({
+    tenantId: 'bench-sink',
+    iclFields: { requestingId: 'bench', dataLabel: 'PII' },
+    customFields: {},
+  });
   const kmsBody = JSON.stringify({ tenantId: 'bench-kms', iclFields: { requestingId: 'bench' }, customFields: {} });
   const sample = await post(proxy.port, 'document/wrap', JSON.parse(wrapBody), apiKey);
-  const unwrapBody = JSON.stringify({ tenantId: 'bench-leased', iclFields: { requestingId: 'bench' }, encryptedDocumentKey: sample.edek });
+  const unwrapBody = JSON.stringify({
+    tenantId: 'bench-leased',
+    iclFields: { requestingId: 'bench' },
+    encryptedDocumentKey: sample.edek,
+  });
   console.log(`leased wrap response: ${JSON.stringify(sample).length} bytes (bare server answers 400)`);
   await post(proxy.port, 'document/wrap', JSON.parse(sinkBody), apiKey);
   await post(proxy.port, 'document/wrap', JSON.parse(kmsBody), apiKey);
@@ -210,7 +313,7 @@ async function main(): Promise<void> {
 
   type Row = Record<string, number[]>;
   const rows: Record<number, Row> = { 10: {}, 100: {} };
-  const push = (c: number, name: string, value: number) => ((rows[c]![name] ??= []).push(value));
+  const push = (c: number, name: string, value: number) => (rows[c]![name] ??= []).push(value);
   let problems = 0;
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of [10, 100]) {
@@ -261,12 +364,15 @@ async function main(): Promise<void> {
   const metrics = await metricsText(proxy.healthPort!);
   const rssEnd = rssAfterLoad(metrics);
   sink.process.send?.('count');
-  const sinkEvents = await new Promise<number>((resolve) => sink.process.once('message', (m: { events: number }) => resolve(m.events)));
+  const sinkEvents = await new Promise<number>((resolve) =>
+    sink.process.once('message', (m: { events: number }) => resolve(m.events)),
+  );
 
   console.log(`\n## results (${ROUNDS} rounds × ${SECONDS} s, interleaved; min / median / max)\n`);
   for (const c of [10, 100]) {
     console.log(`connections ${c}`);
-    for (const [name, values] of Object.entries(rows[c]!)) console.log(`  ${name.padEnd(16)} ${fmt(stats(values), name.includes('/') ? 2 : 0)}`);
+    for (const [name, values] of Object.entries(rows[c]!))
+      console.log(`  ${name.padEnd(16)} ${fmt(stats(values), name.includes('/') ? 2 : 0)}`);
   }
   const targets: [string, number, number[]][] = [
     ['(b) leased wrap / (a), c=10', 0.6, rows[10]!['b/a']!],
@@ -283,7 +389,8 @@ async function main(): Promise<void> {
     ['(b) with events to a webhook sink / (a) by CPU, c=10', 0.55, rows[10]!['b+sink/a by cpu']!],
   ];
   console.log('\n## targets');
-  for (const [name, bar, values] of targets) console.log(`  ${verdict(stats(values), bar)}  ${name}: ${fmt(stats(values))} (bar ${bar})`);
+  for (const [name, bar, values] of targets)
+    console.log(`  ${verdict(stats(values), bar)}  ${name}: ${fmt(stats(values))} (bar ${bar})`);
   const p99Rows: [string, number[]][] = [
     ['(b) p99 / (a) p99, c=10', rows[10]!['b p99/a p99']!],
     ['(b) p99 / (a) p99, c=100', rows[100]!['b p99/a p99']!],
@@ -291,18 +398,32 @@ async function main(): Promise<void> {
     ['(c) p99 / (a) p99, c=100', rows[100]!['c p99/a p99']!],
   ];
   for (const c of [10, 100]) {
-    console.log(`  info  calibration c=${c}: the minimal stand-in reached ${fmt(stats(rows[c]!['stand-in/a']!))} of (a); the proxy ${fmt(stats(rows[c]!['b/stand-in']!))} of the stand-in`);
+    console.log(
+      `  info  calibration c=${c}: the minimal stand-in reached ${fmt(stats(rows[c]!['stand-in/a']!))} of (a); the proxy ${fmt(stats(rows[c]!['b/stand-in']!))} of the stand-in`,
+    );
   }
   for (const [name, values] of p99Rows) {
     const s = stats(values);
-    console.log(`  ${s.median <= 1.5 ? 'PASS' : 'FAIL'}  ${name}: ${fmt(s)} (bar ≤ 1.5; autocannon reports whole milliseconds)`);
+    console.log(
+      `  ${s.median <= 1.5 ? 'PASS' : 'FAIL'}  ${name}: ${fmt(s)} (bar ≤ 1.5; autocannon reports whole milliseconds)`,
+    );
   }
-  console.log(`  ${coldKmsCalls === 1 ? 'PASS' : 'FAIL'}  cold start of one tenant under 200 concurrent wraps: ${coldKmsCalls} KMS call(s)`);
-  console.log(`  ${rssEnd < 150 ? 'PASS' : 'FAIL'}  RSS with ${TENANTS} tenants loaded: ${rssReady.toFixed(0)} MB when ready, ${rssEnd.toFixed(0)} MB after the load (bar < 150)`);
-  console.log(`  ${readyMs < 5000 ? 'PASS' : 'FAIL'}  ready ${readyMs.toFixed(0)} ms after process start with ${TENANTS} tenants (bar < 5000)`);
-  console.log(`  info  events delivered to the webhook sink: ${sinkEvents}; non-2xx or errors during the load: ${problems}`);
+  console.log(
+    `  ${coldKmsCalls === 1 ? 'PASS' : 'FAIL'}  cold start of one tenant under 200 concurrent wraps: ${coldKmsCalls} KMS call(s)`,
+  );
+  console.log(
+    `  ${rssEnd < 150 ? 'PASS' : 'FAIL'}  RSS with ${TENANTS} tenants loaded: ${rssReady.toFixed(0)} MB when ready, ${rssEnd.toFixed(0)} MB after the load (bar < 150)`,
+  );
+  console.log(
+    `  ${readyMs < 5000 ? 'PASS' : 'FAIL'}  ready ${readyMs.toFixed(0)} ms after process start with ${TENANTS} tenants (bar < 5000)`,
+  );
+  console.log(
+    `  info  events delivered to the webhook sink: ${sinkEvents}; non-2xx or errors during the load: ${problems}`,
+  );
 
-  console.log(`  info  proxy stdout (security event lines of tenants without a logging config): ${(statSync(proxy.outFile).size / 1048576).toFixed(0)} MB`);
+  console.log(
+    `  info  proxy stdout (security event lines of tenants without a logging config): ${(statSync(proxy.outFile).size / 1048576).toFixed(0)} MB`,
+  );
   for (const child of [proxy, bare, standin, sink]) {
     child.process.kill('SIGTERM');
     rmSync(dirname(child.outFile), { recursive: true, force: true });

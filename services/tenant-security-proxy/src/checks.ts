@@ -9,21 +9,33 @@ import { randomKey32 } from './leased-crypto.js';
  * A tenant's "test" button (DESIGN.md §3): a KMS wrap/unwrap round trip with the named config, reporting the
  * latency or the KMS error in the protocol's words. The test key is random and discarded.
  */
-export async function runKmsCheck(check: SnapshotCheck, store: TenantStore, metrics: ProxyMetrics): Promise<CheckResult> {
+export async function runKmsCheck(
+  check: SnapshotCheck,
+  store: TenantStore,
+  metrics: ProxyMetrics,
+): Promise<CheckResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   let operation: 'wrap' | 'unwrap' = 'wrap';
   try {
     const tenant = store.requireTenant(check.tenantId);
     const config = check.configId !== undefined ? tenant.configs.get(check.configId) : tenant.primary;
-    if (!config) return fail(check, elapsed(), 201, `KMS config ${check.configId ?? '(primary)'} is not assigned to tenant '${check.tenantId}'`, metrics);
+    if (!config)
+      return fail(
+        check,
+        elapsed(),
+        201,
+        `KMS config ${check.configId ?? '(primary)'} is not assigned to tenant '${check.tenantId}'`,
+        metrics,
+      );
     const adapter = await config.adapter();
     const probe = randomKey32();
     const context = { tenantId: config.tenantId, kmsConfigId: config.id };
     const wrapped = await adapter.wrap(probe, context);
     operation = 'unwrap';
     const unwrapped = await adapter.unwrap(wrapped, context);
-    if (Buffer.compare(Buffer.from(unwrapped), probe) !== 0) return fail(check, elapsed(), 205, 'KMS returned a different key on unwrap', metrics);
+    if (Buffer.compare(Buffer.from(unwrapped), probe) !== 0)
+      return fail(check, elapsed(), 205, 'KMS returned a different key on unwrap', metrics);
     metrics.checks.labels('ok').inc();
     return { checkId: check.id, ok: true, latencyMs: elapsed() };
   } catch (error) {
@@ -32,7 +44,13 @@ export async function runKmsCheck(check: SnapshotCheck, store: TenantStore, metr
   }
 }
 
-function fail(check: SnapshotCheck, latencyMs: number, code: number, message: string, metrics: ProxyMetrics): CheckResult {
+function fail(
+  check: SnapshotCheck,
+  latencyMs: number,
+  code: number,
+  message: string,
+  metrics: ProxyMetrics,
+): CheckResult {
   metrics.checks.labels('failed').inc();
   return { checkId: check.id, ok: false, latencyMs, error: { code, message } };
 }

@@ -21,24 +21,67 @@ export const envSchema = z.object({
   OPENCMK_PROXY_PRIVATE_KEY: base64Url32,
   OPENCMK_BROKER_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   API_KEY: z.string().min(16, 'must be at least 16 characters'),
-  API_KEY_2: optionalText.refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters when set'),
+  API_KEY_2: optionalText.refine(
+    (value) => value === undefined || value.length >= 16,
+    'must be at least 16 characters when set',
+  ),
   PORT: port.default(7777),
   HEALTH_PORT: port.default(9000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LEASE_ROTATION_SECONDS: positiveSeconds.default(86400),
   LEASE_CACHE_TTL_SECONDS: positiveSeconds.default(3600),
-  SNAPSHOT_WAIT_SECONDS: z.coerce.number().int('must be an integer').min(0, 'must be 0–30').max(30, 'must be 0–30').default(25),
+  SNAPSHOT_WAIT_SECONDS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(0, 'must be 0–30')
+    .max(30, 'must be 0–30')
+    .default(25),
   SNAPSHOT_REFRESH_SECONDS: positiveSeconds.default(300),
-  KMS_TIMEOUT_MS: z.coerce.number().int('must be an integer').min(50, 'must be at least 50').max(120000, 'must be at most 120000').default(5000),
+  KMS_TIMEOUT_MS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(50, 'must be at least 50')
+    .max(120000, 'must be at most 120000')
+    .default(5000),
   KMS_EXTRA_CA_FILE: optionalText,
   // Optional tuning beyond the generated .env (README: "Configuration").
-  EVENT_BATCH_SIZE: z.coerce.number().int('must be an integer').min(1, 'must be 1–1000').max(1000, 'must be 1–1000').optional(),
-  EVENT_BATCH_MAX_AGE_MS: z.coerce.number().int('must be an integer').min(10, 'must be at least 10').max(60000, 'must be at most 60000').optional(),
-  EVENT_QUEUE_LIMIT: z.coerce.number().int('must be an integer').min(1, 'must be positive').max(1_000_000, 'must be at most 1000000').optional(),
-  EVENT_MAX_ATTEMPTS: z.coerce.number().int('must be an integer').min(1, 'must be 1–20').max(20, 'must be 1–20').optional(),
-  EVENT_RETRY_BASE_MS: z.coerce.number().int('must be an integer').min(1, 'must be positive').max(60000, 'must be at most 60000').optional(),
-  KMS_MAX_ATTEMPTS: z.coerce.number().int('must be an integer').min(1, 'must be 1–10').max(10, 'must be 1–10').optional(),
+  EVENT_BATCH_SIZE: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be 1–1000')
+    .max(1000, 'must be 1–1000')
+    .optional(),
+  EVENT_BATCH_MAX_AGE_MS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(10, 'must be at least 10')
+    .max(60000, 'must be at most 60000')
+    .optional(),
+  EVENT_QUEUE_LIMIT: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be positive')
+    .max(1_000_000, 'must be at most 1000000')
+    .optional(),
+  EVENT_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be 1–20')
+    .max(20, 'must be 1–20')
+    .optional(),
+  EVENT_RETRY_BASE_MS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be positive')
+    .max(60000, 'must be at most 60000')
+    .optional(),
+  KMS_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be 1–10')
+    .max(10, 'must be 1–10')
+    .optional(),
 });
 
 export type ProxyEnv = z.infer<typeof envSchema>;

@@ -29,11 +29,16 @@ export function decodeEdek(base64: string): ParsedEdek {
   let wrappedLeasedKey: Uint8Array = EMPTY;
   if (dek.leasedKeyId !== 0) {
     // A leased EDEK is only usable with all its parts: GCM needs the 12-byte IV and the 16-byte tag after the DEK.
-    if (dek.leasedKeyIv.length !== 12 || dek.encryptedDekData.length !== 48 || dek.encryptedLeasedKeyData.length === 0) {
+    if (
+      dek.leasedKeyIv.length !== 12 ||
+      dek.encryptedDekData.length !== 48 ||
+      dek.encryptedLeasedKeyData.length === 0
+    ) {
       throw new TspError(203, INVALID);
     }
     try {
-      wrappedLeasedKey = fromBinary(EncryptedDeksSchema, dek.encryptedLeasedKeyData).encryptedDeks[0]?.encryptedDekData ?? EMPTY;
+      wrappedLeasedKey =
+        fromBinary(EncryptedDeksSchema, dek.encryptedLeasedKeyData).encryptedDeks[0]?.encryptedDekData ?? EMPTY;
     } catch {
       throw new TspError(203, INVALID);
     }
@@ -63,7 +68,9 @@ export function encodeKmsEdek(kmsConfigId: number, tenantId: string, kmsCipherte
 export function encodeLeasedKeyEnvelope(kmsConfigId: number, wrappedLeasedKey: Uint8Array): Uint8Array {
   return toBinary(
     EncryptedDeksSchema,
-    create(EncryptedDeksSchema, { encryptedDeks: [create(EncryptedDekSchema, { encryptedDekData: wrappedLeasedKey, kmsConfigId })] }),
+    create(EncryptedDeksSchema, {
+      encryptedDeks: [create(EncryptedDekSchema, { encryptedDekData: wrappedLeasedKey, kmsConfigId })],
+    }),
   );
 }
 
@@ -106,7 +113,14 @@ export class LeasedEdekEncoder {
     const dekOffset = differing[0];
     const ivOffset = differing[48];
     // Field 1 (DEK ciphertext) precedes field 4 (IV) in serialisation order; anything else means the schema changed.
-    if (low.length !== high.length || differing.length !== 60 || dekOffset === undefined || ivOffset === undefined || differing[47] !== dekOffset + 47 || differing[59] !== ivOffset + 11) {
+    if (
+      low.length !== high.length ||
+      differing.length !== 60 ||
+      dekOffset === undefined ||
+      ivOffset === undefined ||
+      differing[47] !== dekOffset + 47 ||
+      differing[59] !== ivOffset + 11
+    ) {
       throw new Error('leased EDEK template: unexpected serialisation layout');
     }
     this.template = low;

@@ -56,7 +56,12 @@ export class KeyService {
     return this.wrapSlow(meta, primary, 'KMS_WRAP');
   }
 
-  private async wrapSlow(meta: RequestMetadata, primary: KmsConfigEntry, eventName: string, objectId?: string): Promise<WrapResult> {
+  private async wrapSlow(
+    meta: RequestMetadata,
+    primary: KmsConfigEntry,
+    eventName: string,
+    objectId?: string,
+  ): Promise<WrapResult> {
     try {
       const result = await this.wrapWith(primary, undefined);
       this.emit(meta, eventName, primary.id, primary.leasing, 0, objectId);
@@ -105,7 +110,13 @@ export class KeyService {
     return this.unwrapSlow(meta, edek, config);
   }
 
-  private async unwrapSlow(meta: RequestMetadata, edek: ParsedEdek, config: KmsConfigEntry, eventName = 'KMS_UNWRAP', objectId?: string): Promise<{ dek: string }> {
+  private async unwrapSlow(
+    meta: RequestMetadata,
+    edek: ParsedEdek,
+    config: KmsConfigEntry,
+    eventName = 'KMS_UNWRAP',
+    objectId?: string,
+  ): Promise<{ dek: string }> {
     try {
       const dek = await this.unwrapWith(edek, config);
       this.emit(meta, eventName, config.id, edek.leasedKeyId !== 0, 0, objectId);
@@ -123,21 +134,14 @@ export class KeyService {
       try {
         return await (await config.adapter()).unwrap(edek.encryptedDekData, context);
       } catch (error) {
-        if (error instanceof KmsError && error.kind === 'InvalidCiphertext') {
-          // The KMS rejected the EDEK's ciphertext: the EDEK is bad, not the KMS (a client error).
-          throw new TspError(205, `KMS unwrap failed: the KMS rejected the EDEK's ciphertext`, 400);
-        }
-        throw error;
+        throw rejectedCiphertext(error, 'ciphertext');
       }
     }
     let key;
     try {
       key = await this.leases.unwrapLease(config, edek.leasedKeyId, edek.wrappedLeasedKey);
     } catch (error) {
-      if (error instanceof KmsError && error.kind === 'InvalidCiphertext') {
-        throw new TspError(205, `KMS unwrap failed: the KMS rejected the EDEK's leased key`, 400);
-      }
-      throw error;
+      throw rejectedCiphertext(error, 'leased key');
     }
     const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
     if (!dek) throw new TspError(203, 'Provided EDEK failed authentication with its leased key');
@@ -156,8 +160,10 @@ export class KeyService {
     if (config && !foreign && config.disabled) {
       throw new TspError(202, `KMS config ${edek.kmsConfigId} of tenant '${tenantId}' is disabled`);
     }
-    if (tenant.activeCount === 0) throw new TspError(201, `No configurations available for the provided tenant '${tenantId}'`);
-    if (!config || foreign) throw new TspError(203, `KMS config ${edek.kmsConfigId} is not assigned to tenant '${tenantId}'`);
+    if (tenant.activeCount === 0)
+      throw new TspError(201, `No configurations available for the provided tenant '${tenantId}'`);
+    if (!config || foreign)
+      throw new TspError(203, `KMS config ${edek.kmsConfigId} is not assigned to tenant '${tenantId}'`);
     return config;
   }
 
@@ -179,7 +185,10 @@ export class KeyService {
       }
       for (const id of ids) {
         const wrapped = wrapNewDek(lease.key);
-        result.keys[id] = { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
+        result.keys[id] = {
+          dek: wrapped.dek.toString('base64'),
+          edek: lease.encoder.encode(wrapped.sealed, wrapped.iv),
+        };
         this.emit(meta, 'KMS_BATCH_WRAP', primary.id, true, 0, id);
       }
       return result;
@@ -196,7 +205,8 @@ export class KeyService {
   }
 
   async batchUnwrap(meta: RequestMetadata, edeks: Record<string, string>): Promise<BatchResult<{ dek: string }>> {
-    if (!this.store.get(meta.tenantId)) throw new TspError(201, `No configurations available for the provided tenant '${meta.tenantId}'`);
+    if (!this.store.get(meta.tenantId))
+      throw new TspError(201, `No configurations available for the provided tenant '${meta.tenantId}'`);
     const result: BatchResult<{ dek: string }> = emptyBatchResult();
     await forEachLimited(Object.entries(edeks), BATCH_KMS_CONCURRENCY, async ([id, edekBase64]) => {
       try {
@@ -245,7 +255,14 @@ export class KeyService {
     }
   }
 
-  private emit(meta: RequestMetadata, event: string, kmsConfigId: number | undefined, leased: boolean | undefined, code: number, objectId?: string): void {
+  private emit(
+    meta: RequestMetadata,
+    event: string,
+    kmsConfigId: number | undefined,
+    leased: boolean | undefined,
+    code: number,
+    objectId?: string,
+  ): void {
     // One fixed object shape (absent fields are undefined) keeps this allocation cheap on the hot path.
     this.events.record({
       tenantId: meta.tenantId,
@@ -262,9 +279,28 @@ export class KeyService {
   }
 }
 
+/**
+ * Unwrap failures that concern the ciphertext the EDEK carries are the caller's (HTTP 400, code 205): the KMS
+ * rejected it, or does not know the key it names. A key that vanished also lands here on unwrap (wraps report it as
+ * 207); the KMS's answers cannot tell a deleted key from a tampered blob.
+ */
+function rejectedCiphertext(error: unknown, part: string): unknown {
+  if (error instanceof KmsError && (error.kind === 'InvalidCiphertext' || error.kind === 'KeyNotFound')) {
+    return new TspError(
+      205,
+      `KMS unwrap failed: the KMS rejected the EDEK's ${part} (${error.message.slice(0, 120)})`,
+      400,
+    );
+  }
+  return error;
+}
+
 /** Null-prototype maps: a document id such as "__proto__" stays an ordinary key of the answer. */
 function emptyBatchResult<T>(): BatchResult<T> {
-  return { keys: Object.create(null) as Record<string, T>, failures: Object.create(null) as BatchResult<T>['failures'] };
+  return {
+    keys: Object.create(null) as Record<string, T>,
+    failures: Object.create(null) as BatchResult<T>['failures'],
+  };
 }
 
 async function forEachLimited<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

@@ -78,7 +78,12 @@ export class LeaseManager {
         leasedKeyId,
         key,
         wrapped: Uint8Array.from(wrapped),
-        encoder: new LeasedEdekEncoder(config.id, config.tenantId, leasedKeyId, encodeLeasedKeyEnvelope(config.id, wrapped)),
+        encoder: new LeasedEdekEncoder(
+          config.id,
+          config.tenantId,
+          leasedKeyId,
+          encodeLeasedKeyEnvelope(config.id, wrapped),
+        ),
         rotateAt: Date.now() + this.rotationMs,
       };
       if ((this.generation.get(config.id) ?? 0) === generation) {
@@ -102,7 +107,13 @@ export class LeaseManager {
     }
     // The lease this replica wraps with is in memory anyway, even when its cache entry has expired.
     const current = this.current.get(configId);
-    if (current && current.leasedKeyId === leasedKeyId && current.rotateAt > now && Buffer.compare(current.wrapped, wrapped) === 0) return current.key;
+    if (
+      current &&
+      current.leasedKeyId === leasedKeyId &&
+      current.rotateAt > now &&
+      Buffer.compare(current.wrapped, wrapped) === 0
+    )
+      return current.key;
     return undefined;
   }
 
@@ -119,7 +130,9 @@ export class LeaseManager {
       const generation = this.generation.get(config.id) ?? 0;
       pending = (async () => {
         this.metrics.leaseKmsCalls.labels('unwrap').inc();
-        const raw = await (await config.adapter()).unwrap(wrapped, { tenantId: config.tenantId, kmsConfigId: config.id });
+        const raw = await (
+          await config.adapter()
+        ).unwrap(wrapped, { tenantId: config.tenantId, kmsConfigId: config.id });
         try {
           const key = leasedKeyObject(raw);
           if ((this.generation.get(config.id) ?? 0) === generation) this.remember(config.id, leasedKeyId, wrapped, key);
@@ -136,7 +149,9 @@ export class LeaseManager {
   private remember(configId: number, leasedKeyId: number, wrapped: Uint8Array, key: KeyObject): void {
     const k = cacheKey(configId, leasedKeyId);
     const now = Date.now();
-    const entries = (this.cache.get(k) ?? []).filter((e) => e.expiresAt > now && Buffer.compare(e.wrapped, wrapped) !== 0);
+    const entries = (this.cache.get(k) ?? []).filter(
+      (e) => e.expiresAt > now && Buffer.compare(e.wrapped, wrapped) !== 0,
+    );
     entries.push({ wrapped: Uint8Array.from(wrapped), key, expiresAt: now + this.ttlMs });
     this.cache.set(k, entries);
   }

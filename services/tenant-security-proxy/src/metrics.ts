@@ -44,7 +44,8 @@ class RequestStats {
   }
 
   counterMetric(name: string, help: string) {
-    const values = (): MetricValue<string>[] => [...this.counts.values()].map((entry) => ({ labels: entry.labels, value: entry.count }));
+    const values = (): MetricValue<string>[] =>
+      [...this.counts.values()].map((entry) => ({ labels: entry.labels, value: entry.count }));
     return {
       name,
       help,
@@ -102,9 +103,14 @@ export class ProxyMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tsp_' });
     this.registry.registerMetric(
-      this.requestStats.counterMetric('tsp_requests_total', 'API requests by route, protocol code (0 = success) and client language/version') as never,
+      this.requestStats.counterMetric(
+        'tsp_requests_total',
+        'API requests by route, protocol code (0 = success) and client language/version',
+      ) as never,
     );
-    this.registry.registerMetric(this.requestStats.histogramMetric('tsp_request_duration_seconds', 'API request latency by route') as never);
+    this.registry.registerMetric(
+      this.requestStats.histogramMetric('tsp_request_duration_seconds', 'API request latency by route') as never,
+    );
     this.kmsCalls = new Counter({
       name: 'tsp_kms_calls_total',
       help: 'KMS call attempts by provider, operation and outcome (ok or the normalised error)',
@@ -118,14 +124,23 @@ export class ProxyMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.leaseLookups = new Counter({ name: 'tsp_lease_lookups_total', help: 'Leased key cache hits and misses', labelNames: ['result'], registers });
+    this.leaseLookups = new Counter({
+      name: 'tsp_lease_lookups_total',
+      help: 'Leased key cache hits and misses',
+      labelNames: ['result'],
+      registers,
+    });
     this.leaseKmsCalls = new Counter({
       name: 'tsp_lease_kms_calls_total',
       help: 'KMS calls made for leased keys (create = new lease wrapped, unwrap = cache miss)',
       labelNames: ['operation'],
       registers,
     });
-    this.snapshotVersion = new Gauge({ name: 'tsp_snapshot_version', help: 'Version of the broker snapshot in use (0 = none)', registers });
+    this.snapshotVersion = new Gauge({
+      name: 'tsp_snapshot_version',
+      help: 'Version of the broker snapshot in use (0 = none)',
+      registers,
+    });
     this.snapshotAgeSeconds = new Gauge({
       name: 'tsp_snapshot_age_seconds',
       help: 'Seconds since the broker last confirmed the snapshot (grows while the broker is unreachable)',
@@ -134,8 +149,16 @@ export class ProxyMetrics {
         this.set(snapshotAge());
       },
     });
-    this.brokerReachable = new Gauge({ name: 'tsp_broker_reachable', help: '1 when the last broker request succeeded', registers });
-    this.brokerRevoked = new Gauge({ name: 'tsp_broker_revoked', help: '1 when the broker answered 401 (configuration revoked)', registers });
+    this.brokerReachable = new Gauge({
+      name: 'tsp_broker_reachable',
+      help: '1 when the last broker request succeeded',
+      registers,
+    });
+    this.brokerRevoked = new Gauge({
+      name: 'tsp_broker_revoked',
+      help: '1 when the broker answered 401 (configuration revoked)',
+      registers,
+    });
     this.tenantsLoaded = new Gauge({ name: 'tsp_tenants_loaded', help: 'Tenants in the current snapshot', registers });
     this.eventQueueDepth = new Gauge({
       name: 'tsp_event_queue_depth',
@@ -151,7 +174,12 @@ export class ProxyMetrics {
       labelNames: ['outcome', 'sink'],
       registers,
     });
-    this.checks = new Counter({ name: 'tsp_checks_total', help: 'Tenant-requested KMS checks run', labelNames: ['outcome'], registers });
+    this.checks = new Counter({
+      name: 'tsp_checks_total',
+      help: 'Tenant-requested KMS checks run',
+      labelNames: ['outcome'],
+      registers,
+    });
   }
 
   /** Request accounting on the hot path: children are cached so no label hashing happens per request. */

@@ -50,9 +50,23 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   );
   const store = new TenantStore({ privateKey: config.proxyPrivateKey, vendorId: config.vendorId }, registry, logger);
   const leases = new LeaseManager(config.leaseRotationSeconds * 1000, config.leaseCacheTtlSeconds * 1000, metrics);
-  pipeline = new EventPipeline(store, config.tuning, metrics, logger, config.kmsExtraCa, options.stdoutWrite ?? ((text) => process.stdout.write(text)));
+  pipeline = new EventPipeline(
+    store,
+    config.tuning,
+    metrics,
+    logger,
+    config.kmsExtraCa,
+    options.stdoutWrite ?? ((text) => process.stdout.write(text)),
+  );
   const keys = new KeyService(store, leases, pipeline);
-  const api = new ApiServer({ apiKeys: config.apiKeys, maxBodyBytes: config.tuning.maxBodyBytes, keys, events: pipeline, metrics, logger });
+  const api = new ApiServer({
+    apiKeys: config.apiKeys,
+    maxBodyBytes: config.tuning.maxBodyBytes,
+    keys,
+    events: pipeline,
+    metrics,
+    logger,
+  });
 
   let stopping = false;
   let resolveReady!: () => void;
@@ -69,7 +83,10 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
         metrics.snapshotVersion.set(snapshot.version);
         metrics.tenantsLoaded.set(store.size);
         if (snapshot.version !== previous) {
-          logger.info({ version: snapshot.version, tenants: store.size, dropped: droppedConfigIds.length }, 'snapshot loaded');
+          logger.info(
+            { version: snapshot.version, tenants: store.size, dropped: droppedConfigIds.length },
+            'snapshot loaded',
+          );
         }
         resolveReady();
       },
@@ -79,7 +96,12 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
         metrics.tenantsLoaded.set(0);
       },
       runCheck: (check) => runKmsCheck(check, store, metrics),
-      counters: () => ({ snapshotVersion: store.version, tenants: store.size, eventQueueDepth: pipeline!.queueDepth, leasesCached: leases.cachedCount }),
+      counters: () => ({
+        snapshotVersion: store.version,
+        tenants: store.size,
+        eventQueueDepth: pipeline!.queueDepth,
+        leasesCached: leases.cachedCount,
+      }),
     },
     metrics,
     logger,
@@ -110,7 +132,10 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   const sweeper = setInterval(() => leases.sweep(), 60_000);
   sweeper.unref();
   broker.start();
-  logger.info({ port, healthPort, broker: config.brokerUrl, proxyConfigId: config.proxyConfigId }, 'tenant security proxy started');
+  logger.info(
+    { port, healthPort, broker: config.brokerUrl, proxyConfigId: config.proxyConfigId },
+    'tenant security proxy started',
+  );
 
   let stopped: Promise<void> | undefined;
   return {

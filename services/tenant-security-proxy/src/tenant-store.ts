@@ -74,10 +74,16 @@ export class KmsConfigEntry {
         subjectId: String(this.id),
         subjectVersion: this.meta.version,
       };
-      const payload = JSON.parse(Buffer.from(open(this.meta.sealed, this.opener.privateKey, context)).toString('utf8')) as unknown;
+      const payload = JSON.parse(
+        Buffer.from(open(this.meta.sealed, this.opener.privateKey, context)).toString('utf8'),
+      ) as unknown;
       const parsed = kmsConfigSchema.safeParse(payload);
-      if (!parsed.success) throw new Error(`sealed KMS config does not match the contract: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-      if (parsed.data.provider !== this.meta.provider) throw new Error(`sealed provider ${parsed.data.provider} differs from snapshot provider ${this.meta.provider}`);
+      if (!parsed.success)
+        throw new Error(
+          `sealed KMS config does not match the contract: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+        );
+      if (parsed.data.provider !== this.meta.provider)
+        throw new Error(`sealed provider ${parsed.data.provider} differs from snapshot provider ${this.meta.provider}`);
       config = parsed.data;
     } catch (error) {
       // Never log the payload; the reason names the failure class only (wrong recipient, tampered, schema).
@@ -115,11 +121,20 @@ export class LoggingConfigEntry {
         subjectId: String(this.meta.id),
         subjectVersion: this.meta.version,
       };
-      const payload = JSON.parse(Buffer.from(open(this.meta.sealed, this.opener.privateKey, context)).toString('utf8')) as unknown;
+      const payload = JSON.parse(
+        Buffer.from(open(this.meta.sealed, this.opener.privateKey, context)).toString('utf8'),
+      ) as unknown;
       this.configValue = loggingConfigSchema.parse(payload);
     } catch (error) {
       this.failed = true;
-      this.logger.error({ tenantId: this.tenantId, loggingConfigId: this.meta.id, reason: error instanceof Error ? error.message.slice(0, 200) : 'cannot open' }, 'cannot open sealed logging config; events go to stdout');
+      this.logger.error(
+        {
+          tenantId: this.tenantId,
+          loggingConfigId: this.meta.id,
+          reason: error instanceof Error ? error.message.slice(0, 200) : 'cannot open',
+        },
+        'cannot open sealed logging config; events go to stdout',
+      );
     }
     return this.configValue;
   }
@@ -164,7 +179,8 @@ export class TenantStore {
     const next = new Map<string, TenantEntry>();
     const kept = new Set<number>();
     const previousIds = new Set<number>();
-    for (const tenant of this.tenants.values()) for (const [id, entry] of tenant.configs) if (!entry.disabled) previousIds.add(id);
+    for (const tenant of this.tenants.values())
+      for (const [id, entry] of tenant.configs) if (!entry.disabled) previousIds.add(id);
     for (const tenant of snapshot.tenants) {
       const previous = this.tenants.get(tenant.tenantId);
       const configs = new Map<number, KmsConfigEntry>();
@@ -172,7 +188,10 @@ export class TenantStore {
       let activeCount = 0;
       for (const meta of tenant.kmsConfigs) {
         const old = previous?.configs.get(meta.id);
-        const entry = old && old.sameAs(meta) ? old : new KmsConfigEntry(tenant.tenantId, meta, this.opener, this.registry, this.logger);
+        const entry =
+          old && old.sameAs(meta)
+            ? old
+            : new KmsConfigEntry(tenant.tenantId, meta, this.opener, this.registry, this.logger);
         if (entry === old && !entry.disabled) kept.add(meta.id);
         configs.set(meta.id, entry);
         if (meta.status === 'primary' && meta.sealed !== null) primary ??= entry;

@@ -81,7 +81,10 @@ export class BrokerClient {
     while (!this.stopped) {
       // After a failure the next request is a full fetch: it confirms recovery at once (a long-poll would only
       // answer at the end of its wait) and picks up anything missed during the outage.
-      const full = failures > 0 || this.etag === undefined || Date.now() - this.lastFullRefreshAt >= this.config.snapshotRefreshSeconds * 1000;
+      const full =
+        failures > 0 ||
+        this.etag === undefined ||
+        Date.now() - this.lastFullRefreshAt >= this.config.snapshotRefreshSeconds * 1000;
       try {
         await this.fetchSnapshot(full);
         failures = 0;
@@ -99,7 +102,9 @@ export class BrokerClient {
         // Exponential backoff with jitter: capped at 5 s while the broker is unreachable (recovery is noticed
         // quickly), 30 s once revoked (such a proxy only keeps asking in case the revocation was a mistake).
         const cap = this.revoked ? 30_000 : 5_000;
-        const delay = Math.min(cap, this.config.tuning.brokerRetryBaseMs * 2 ** Math.min(failures - 1, 6)) * (0.5 + Math.random() / 2);
+        const delay =
+          Math.min(cap, this.config.tuning.brokerRetryBaseMs * 2 ** Math.min(failures - 1, 6)) *
+          (0.5 + Math.random() / 2);
         await this.sleep(delay);
       }
     }
@@ -108,7 +113,10 @@ export class BrokerClient {
   private async fetchSnapshot(full: boolean): Promise<void> {
     const wait = full ? 0 : this.config.snapshotWaitSeconds;
     const url = `${this.config.brokerUrl}/api/proxy/v1/snapshot${wait > 0 ? `?wait=${wait}` : ''}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.config.brokerToken}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.config.brokerToken}`,
+      accept: 'application/json',
+    };
     if (!full && this.etag) headers['if-none-match'] = this.etag;
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout((wait + 15) * 1000)]);
     const response = await fetch(url, { headers, signal });
@@ -124,7 +132,12 @@ export class BrokerClient {
     const json = (await response.json()) as unknown;
     const parsed = snapshotSchema.safeParse(json);
     if (!parsed.success) {
-      throw new Error(`broker snapshot is malformed: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+      throw new Error(
+        `broker snapshot is malformed: ${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.')} ${i.message}`)
+          .join('; ')}`,
+      );
     }
     const snapshot = parsed.data;
     if (snapshot.proxyConfigId !== this.config.proxyConfigId || snapshot.vendorId !== this.config.vendorId) {
@@ -222,10 +235,14 @@ export class BrokerClient {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      this.abort.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      this.abort.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }

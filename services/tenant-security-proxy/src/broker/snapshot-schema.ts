@@ -32,7 +32,14 @@ export const snapshotSchema = z.object({
     }),
   ),
   checks: z
-    .array(z.object({ id: z.string().min(1), kind: z.string(), tenantId: z.string(), configId: z.number().int().optional() }))
+    .array(
+      z.object({
+        id: z.string().min(1),
+        kind: z.string(),
+        tenantId: z.string(),
+        configId: z.number().int().optional(),
+      }),
+    )
     .default([]),
 });
 

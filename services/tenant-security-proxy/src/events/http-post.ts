@@ -13,7 +13,10 @@ export class HttpPoster {
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
   private readonly httpsAgent: HttpsAgent;
 
-  constructor(extraCa: string | undefined, private readonly timeoutMs: number) {
+  constructor(
+    extraCa: string | undefined,
+    private readonly timeoutMs: number,
+  ) {
     const ca = caBundle(extraCa);
     this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
   }

@@ -105,7 +105,11 @@ export class EventPipeline implements EventRecorder {
         queue.oldestAt = queue.items.length > 0 ? Date.now() : 0;
         this.depth -= batch.length;
         await this.deliver(key, batch);
-        if (queue.items.length < this.tuning.eventBatchSize && Date.now() - queue.oldestAt < this.tuning.eventBatchMaxAgeMs) break;
+        if (
+          queue.items.length < this.tuning.eventBatchSize &&
+          Date.now() - queue.oldestAt < this.tuning.eventBatchMaxAgeMs
+        )
+          break;
       }
     } finally {
       queue.sending = false;
@@ -123,7 +127,16 @@ export class EventPipeline implements EventRecorder {
         const retryable = !(error instanceof SinkError) || error.retryable;
         if (!retryable || attempt >= this.tuning.eventMaxAttempts) {
           this.metrics.events.labels('dropped', sink.kind).inc(batch.length);
-          this.logger.warn({ tenantId: key === UNKNOWN_TENANTS ? undefined : key, sink: sink.kind, events: batch.length, attempts: attempt, reason: (error as Error).message }, 'security events dropped');
+          this.logger.warn(
+            {
+              tenantId: key === UNKNOWN_TENANTS ? undefined : key,
+              sink: sink.kind,
+              events: batch.length,
+              attempts: attempt,
+              reason: (error as Error).message,
+            },
+            'security events dropped',
+          );
           return;
         }
         this.metrics.events.labels('retried', sink.kind).inc(batch.length);
@@ -138,7 +151,8 @@ export class EventPipeline implements EventRecorder {
   async drain(deadlineMs: number): Promise<void> {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
-      for (const [key, queue] of this.queues) if (!queue.sending && queue.items.length > 0) this.track(this.flush(key, queue));
+      for (const [key, queue] of this.queues)
+        if (!queue.sending && queue.items.length > 0) this.track(this.flush(key, queue));
       if (this.inFlight.size === 0 && this.depth === 0) break;
       await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, 50))]);
     }

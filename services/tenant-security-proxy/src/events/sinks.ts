@@ -4,7 +4,11 @@ import type { QueuedEvent } from './types.js';
 import type { HttpPoster } from './http-post.js';
 
 export class SinkError extends Error {
-  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'SinkError';
   }
@@ -40,7 +44,10 @@ export class SplunkSink implements EventSink {
   private readonly url: string;
   /** host, source, sourcetype and index: the same for every event, serialised once. */
   private readonly fixedFields: string;
-  constructor(private readonly config: Extract<LoggingConfig, { provider: 'splunk' }>, private readonly poster: HttpPoster) {
+  constructor(
+    private readonly config: Extract<LoggingConfig, { provider: 'splunk' }>,
+    private readonly poster: HttpPoster,
+  ) {
     const fixed = JSON.stringify({
       host: 'opencmk-tsp',
       source: 'opencmk-tenant-security-proxy',
@@ -57,7 +64,10 @@ export class SplunkSink implements EventSink {
     for (const event of events) {
       body += `{"time":${event.timestampMillis / 1000},${this.fixedFields}"event":${event.json}}\n`;
     }
-    const result = await this.poster.post(this.url, body, { authorization: `Splunk ${this.config.token}`, 'content-type': 'application/json' });
+    const result = await this.poster.post(this.url, body, {
+      authorization: `Splunk ${this.config.token}`,
+      'content-type': 'application/json',
+    });
     checkStatus('Splunk HEC', result.status, result.body, result.retryAfterMs);
   }
 }
@@ -70,7 +80,10 @@ export class GcpLoggingSink implements EventSink {
   readonly kind = 'gcp-logging' as const;
   private readonly base: string;
   private token: { value: string; expiresAt: number } | undefined;
-  constructor(private readonly config: Extract<LoggingConfig, { provider: 'gcp-logging' }>, private readonly poster: HttpPoster) {
+  constructor(
+    private readonly config: Extract<LoggingConfig, { provider: 'gcp-logging' }>,
+    private readonly poster: HttpPoster,
+  ) {
     this.base = (config.endpoint ?? 'https://logging.googleapis.com').replace(/\/+$/, '');
   }
 
@@ -78,7 +91,11 @@ export class GcpLoggingSink implements EventSink {
     const now = Math.floor(Date.now() / 1000);
     if (this.token && this.token.expiresAt - 300 > now) return this.token.value;
     const key = this.config.serviceAccountKey;
-    const header = { alg: 'RS256', typ: 'JWT', ...(typeof key.private_key_id === 'string' ? { kid: key.private_key_id } : {}) };
+    const header = {
+      alg: 'RS256',
+      typ: 'JWT',
+      ...(typeof key.private_key_id === 'string' ? { kid: key.private_key_id } : {}),
+    };
     const payload = {
       iss: key.client_email,
       sub: key.client_email,
@@ -121,7 +138,10 @@ export class GcpLoggingSink implements EventSink {
 /** HTTPS webhook: JSON `{events:[…]}` signed with `X-OpenCMK-Signature: sha256=<hex HMAC-SHA256(secret, body)>` (RFC 2104). */
 export class WebhookSink implements EventSink {
   readonly kind = 'webhook' as const;
-  constructor(private readonly config: Extract<LoggingConfig, { provider: 'webhook' }>, private readonly poster: HttpPoster) {}
+  constructor(
+    private readonly config: Extract<LoggingConfig, { provider: 'webhook' }>,
+    private readonly poster: HttpPoster,
+  ) {}
   async deliver(events: QueuedEvent[]): Promise<void> {
     const body = `{"events":[${events.map((event) => event.json).join(',')}]}`;
     const signature = createHmac('sha256', this.config.hmacSecret).update(body).digest('hex');

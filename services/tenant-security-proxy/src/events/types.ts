@@ -31,7 +31,13 @@ export interface QueuedEvent {
 }
 
 export function queuedEvent(e: SecurityEventRecord): QueuedEvent {
-  return { json: eventJson(e), tenantId: e.tenantId, event: e.event, timestampMillis: e.timestampMillis, failed: e.code !== undefined && e.code !== 0 };
+  return {
+    json: eventJson(e),
+    tenantId: e.tenantId,
+    event: e.event,
+    timestampMillis: e.timestampMillis,
+    failed: e.code !== undefined && e.code !== 0,
+  };
 }
 
 /** The JSON document every sink delivers (one per event). */

@@ -56,7 +56,9 @@ export class ApiServer {
       ['event/security-event', (body) => this.securityEvent(body)],
       ['document/report-operations', (body) => this.reportOperations(body)],
     ]);
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => this.handle(req, res));
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) =>
+      this.handle(req, res),
+    );
   }
 
   /** Constant-time comparison (node:crypto timingSafeEqual) against every configured key; no early exit. */
@@ -66,7 +68,8 @@ export class ApiServer {
     let ok = false;
     for (const key of this.apiKeys) {
       // Equal lengths are required by timingSafeEqual; comparing against itself keeps the timing uniform.
-      const match = presented.length === key.length ? timingSafeEqual(presented, key) : timingSafeEqual(key, key) && false;
+      const match =
+        presented.length === key.length ? timingSafeEqual(presented, key) : timingSafeEqual(key, key) && false;
       ok = ok || match;
     }
     return ok;
@@ -83,7 +86,8 @@ export class ApiServer {
     let versionHeader: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === 13 && authorization === undefined && name.toLowerCase() === 'authorization') authorization = raw[i + 1];
+      if (name.length === 13 && authorization === undefined && name.toLowerCase() === 'authorization')
+        authorization = raw[i + 1];
       else if (name.length === 18 && name.toLowerCase() === 'x-icl-tsc-language') languageHeader = raw[i + 1];
       else if (name.length === 17 && name.toLowerCase() === 'x-icl-tsc-version') versionHeader = raw[i + 1];
     }
@@ -117,7 +121,14 @@ export class ApiServer {
       if (size > this.options.maxBodyBytes) {
         tooLarge = true;
         res.setHeader('connection', 'close');
-        finish(413, 102, JSON.stringify({ code: 102, message: `Invalid request body: larger than ${this.options.maxBodyBytes} bytes` }));
+        finish(
+          413,
+          102,
+          JSON.stringify({
+            code: 102,
+            message: `Invalid request body: larger than ${this.options.maxBodyBytes} bytes`,
+          }),
+        );
         return;
       }
       chunks.push(chunk);
@@ -158,7 +169,13 @@ export class ApiServer {
   private fail(error: unknown, finish: (status: number, code: number, body: string) => void): void {
     const tspError = toTspError(error, 'wrap');
     if (!(error instanceof TspError)) {
-      this.options.logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'unexpected error in request');
+      this.options.logger.error(
+        {
+          err:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        },
+        'unexpected error in request',
+      );
     }
     finish(tspError.httpStatus, tspError.code, JSON.stringify({ code: tspError.code, message: tspError.message }));
   }
@@ -203,7 +220,10 @@ export class ApiServer {
     // alloy sends the event at the top level, the other clients in iclFields.
     const event = body.iclFields.event ?? body.event;
     if (!event || !isKnownSecurityEvent(event)) {
-      throw new TspError(301, `Security event rejected: unknown event name ${JSON.stringify(String(event ?? '')).slice(0, 80)}`);
+      throw new TspError(
+        301,
+        `Security event rejected: unknown event name ${JSON.stringify(String(event ?? '')).slice(0, 80)}`,
+      );
     }
     const meta = metadata(body);
     const { event: _event, ...iclFields } = meta.iclFields;
@@ -240,7 +260,10 @@ export class ApiServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inFlight > 0) {
-      await Promise.race([new Promise<void>((resolve) => this.drainWaiters.push(resolve)), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+      await Promise.race([
+        new Promise<void>((resolve) => this.drainWaiters.push(resolve)),
+        new Promise((resolve) => setTimeout(resolve, graceMs)),
+      ]);
     }
     this.server.closeAllConnections();
     await closed;
@@ -257,7 +280,11 @@ function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
   return result.data;
 }
 
-function metadata(body: { tenantId: string; iclFields: Record<string, unknown>; customFields?: Record<string, string> | null | undefined }): RequestMetadata {
+function metadata(body: {
+  tenantId: string;
+  iclFields: Record<string, unknown>;
+  customFields?: Record<string, string> | null | undefined;
+}): RequestMetadata {
   return {
     tenantId: body.tenantId,
     iclFields: body.iclFields as Record<string, string | null | undefined>,

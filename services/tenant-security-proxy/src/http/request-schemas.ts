@@ -37,7 +37,11 @@ const edeksSchema = z.custom<Record<string, string>>(
 );
 
 export const batchUnwrapBodySchema = z.looseObject({ ...metadataShape, edeks: edeksSchema });
-export const rekeyBodySchema = z.looseObject({ ...metadataShape, encryptedDocumentKey: z.string().min(1), newTenantId: z.string().min(1) });
+export const rekeyBodySchema = z.looseObject({
+  ...metadataShape,
+  encryptedDocumentKey: z.string().min(1),
+  newTenantId: z.string().min(1),
+});
 export const securityEventBodySchema = z.looseObject({
   ...metadataShape,
   iclFields: iclFieldsSchema,
@@ -47,12 +51,38 @@ export const securityEventBodySchema = z.looseObject({
 });
 export const reportOperationsBodySchema = z.looseObject({
   ...metadataShape,
-  operations: z.record(z.string(), z.looseObject({ wraps: z.number().int().nonnegative().optional(), unwraps: z.number().int().nonnegative().optional() })),
+  operations: z.record(
+    z.string(),
+    z.looseObject({
+      wraps: z.number().int().nonnegative().optional(),
+      unwraps: z.number().int().nonnegative().optional(),
+    }),
+  ),
 });
 
 const FIXED_EVENTS = new Set([
-  ...['ADD', 'SUSPEND', 'REMOVE', 'LOGIN', 'TIMEOUT_SESSION', 'LOCKOUT', 'LOGOUT', 'CHANGE_PERMISSIONS', 'EXPIRE_PASSWORD', 'RESET_PASSWORD', 'CHANGE_PASSWORD', 'REJECT_LOGIN', 'ENABLE_TWO_FACTOR', 'DISABLE_TWO_FACTOR', 'CHANGE_EMAIL', 'REQUEST_EMAIL_VERIFICATION', 'VERIFY_EMAIL'].map((n) => `USER_${n}`),
-  ...['IMPORT', 'EXPORT', 'ENCRYPT', 'DECRYPT', 'CREATE', 'DELETE', 'DENY_ACCESS', 'CHANGE_PERMISSIONS'].map((n) => `DATA_${n}`),
+  ...[
+    'ADD',
+    'SUSPEND',
+    'REMOVE',
+    'LOGIN',
+    'TIMEOUT_SESSION',
+    'LOCKOUT',
+    'LOGOUT',
+    'CHANGE_PERMISSIONS',
+    'EXPIRE_PASSWORD',
+    'RESET_PASSWORD',
+    'CHANGE_PASSWORD',
+    'REJECT_LOGIN',
+    'ENABLE_TWO_FACTOR',
+    'DISABLE_TWO_FACTOR',
+    'CHANGE_EMAIL',
+    'REQUEST_EMAIL_VERIFICATION',
+    'VERIFY_EMAIL',
+  ].map((n) => `USER_${n}`),
+  ...['IMPORT', 'EXPORT', 'ENCRYPT', 'DECRYPT', 'CREATE', 'DELETE', 'DENY_ACCESS', 'CHANGE_PERMISSIONS'].map(
+    (n) => `DATA_${n}`,
+  ),
   ...['ADD', 'REMOVE', 'CHANGE_PERMISSIONS', 'CHANGE_SETTING'].map((n) => `ADMIN_${n}`),
   'PERIODIC_ENFORCE_RETENTION_POLICY',
   'PERIODIC_CREATE_BACKUP',

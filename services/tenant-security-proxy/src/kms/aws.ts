@@ -31,7 +31,11 @@ export class AwsKmsAdapter implements KmsAdapter {
     const { httpAgent, httpsAgent } = keepAliveAgents(policy.extraCa);
     const requestHandler = new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: policy.timeoutMs });
     const baseCredentials: AwsCredentials | undefined = config.accessKeyId
-      ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey!, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) }
+      ? {
+          accessKeyId: config.accessKeyId,
+          secretAccessKey: config.secretAccessKey!,
+          ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
+        }
       : undefined;
     let credentials: AwsCredentials | CredentialProvider | undefined = baseCredentials;
     if (config.roleArn) {
@@ -57,7 +61,11 @@ export class AwsKmsAdapter implements KmsAdapter {
   wrap(plaintext: Uint8Array, context: KmsContext): Promise<Uint8Array> {
     return callWithPolicy('aws', 'wrap', this.policy, this.observe, classifyAwsError, async (abortSignal) => {
       const result = await this.client.send(
-        new EncryptCommand({ KeyId: this.config.keyArn, Plaintext: plaintext, EncryptionContext: encryptionContext(context) }),
+        new EncryptCommand({
+          KeyId: this.config.keyArn,
+          Plaintext: plaintext,
+          EncryptionContext: encryptionContext(context),
+        }),
         { abortSignal },
       );
       if (!result.CiphertextBlob?.length) throw new KmsError('Unknown', 'Encrypt returned no ciphertext');
@@ -68,7 +76,11 @@ export class AwsKmsAdapter implements KmsAdapter {
   unwrap(ciphertext: Uint8Array, context: KmsContext): Promise<Uint8Array> {
     return callWithPolicy('aws', 'unwrap', this.policy, this.observe, classifyAwsError, async (abortSignal) => {
       const result = await this.client.send(
-        new DecryptCommand({ KeyId: this.config.keyArn, CiphertextBlob: ciphertext, EncryptionContext: encryptionContext(context) }),
+        new DecryptCommand({
+          KeyId: this.config.keyArn,
+          CiphertextBlob: ciphertext,
+          EncryptionContext: encryptionContext(context),
+        }),
         { abortSignal },
       );
       if (!result.Plaintext?.length) throw new KmsError('Unknown', 'Decrypt returned no plaintext');
@@ -98,7 +110,8 @@ function assumeRoleProvider(sts: STSClient, roleArn: string, externalId: string 
           }),
         );
         const c = result.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new KmsError('AuthFailed', 'AssumeRole returned no credentials');
+        if (!c?.AccessKeyId || !c.SecretAccessKey)
+          throw new KmsError('AuthFailed', 'AssumeRole returned no credentials');
         cached = {
           accessKeyId: c.AccessKeyId,
           secretAccessKey: c.SecretAccessKey,
@@ -118,7 +131,14 @@ function assumeRoleProvider(sts: STSClient, roleArn: string, externalId: string 
 
 function classifyStsError(error: unknown): KmsError {
   const name = (error as { name?: string })?.name ?? '';
-  if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'InvalidClientTokenId' || name === 'SignatureDoesNotMatch' || name === 'ExpiredTokenException' || name === 'ExpiredToken') {
+  if (
+    name === 'AccessDenied' ||
+    name === 'AccessDeniedException' ||
+    name === 'InvalidClientTokenId' ||
+    name === 'SignatureDoesNotMatch' ||
+    name === 'ExpiredTokenException' ||
+    name === 'ExpiredToken'
+  ) {
     return new KmsError('AuthFailed', `STS AssumeRole: ${describe(error)}`);
   }
   if (name === 'RegionDisabledException') return new KmsError('AccountIssue', `STS AssumeRole: ${describe(error)}`);

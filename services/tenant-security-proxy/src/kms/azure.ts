@@ -84,7 +84,9 @@ export class AzureKmsAdapter implements KmsAdapter {
       return Promise.reject(new KmsError('InvalidCiphertext', 'not an Azure wrapped key'));
     }
     return callWithPolicy('azure', 'unwrap', this.policy, this.observe, classifyAzureError, async (abortSignal) => {
-      const result = await this.client(wrapped.keyVersion).unwrapKey('RSA-OAEP-256', wrapped.wrappedKey, { abortSignal });
+      const result = await this.client(wrapped.keyVersion).unwrapKey('RSA-OAEP-256', wrapped.wrappedKey, {
+        abortSignal,
+      });
       if (!result.result?.length) throw new KmsError('Unknown', 'unwrapKey returned no key');
       return result.result;
     });
@@ -103,8 +105,15 @@ export function classifyAzureError(error: unknown): KmsError {
   };
   const message = describe(error);
   const name = e?.name ?? '';
-  if (name === 'AuthenticationError' || name === 'AuthenticationRequiredError' || name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError') {
-    return /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|network/i.test(message) ? new KmsError('Unavailable', message) : new KmsError('AuthFailed', message);
+  if (
+    name === 'AuthenticationError' ||
+    name === 'AuthenticationRequiredError' ||
+    name === 'CredentialUnavailableError' ||
+    name === 'AggregateAuthenticationError'
+  ) {
+    return /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|network/i.test(message)
+      ? new KmsError('Unavailable', message)
+      : new KmsError('AuthFailed', message);
   }
   if (isAbortError(error)) return new KmsError('Timeout', message);
   const inner = e?.details?.error?.innerError?.code ?? e?.details?.error?.code ?? e?.code ?? '';
@@ -124,6 +133,7 @@ export function classifyAzureError(error: unknown): KmsError {
       return new KmsError('Throttled', message, Number.isFinite(retryAfterMs) ? retryAfterMs : undefined);
     }
   }
-  if ((e?.statusCode ?? 0) >= 500 || isNetworkError(error) || inner === 'REQUEST_SEND_ERROR') return new KmsError('Unavailable', message);
+  if ((e?.statusCode ?? 0) >= 500 || isNetworkError(error) || inner === 'REQUEST_SEND_ERROR')
+    return new KmsError('Unavailable', message);
   return new KmsError('Unknown', message);
 }

@@ -24,9 +24,15 @@ export class GcpKmsAdapter implements KmsAdapter {
     private readonly observe: KmsCallObserver,
   ) {
     this.keyName = `projects/${config.project}/locations/${config.location}/keyRings/${config.keyRing}/cryptoKeys/${config.key}`;
-    const options: ConstructorParameters<typeof KeyManagementServiceClient>[0] = { fallback: true, projectId: config.project };
+    const options: ConstructorParameters<typeof KeyManagementServiceClient>[0] = {
+      fallback: true,
+      projectId: config.project,
+    };
     if (config.serviceAccountKey) {
-      options.credentials = { client_email: config.serviceAccountKey.client_email, private_key: config.serviceAccountKey.private_key };
+      options.credentials = {
+        client_email: config.serviceAccountKey.client_email,
+        private_key: config.serviceAccountKey.private_key,
+      };
     }
     if (config.endpoint) {
       const url = new URL(config.endpoint);
@@ -148,9 +154,16 @@ export function classifyGcpError(error: unknown): KmsError {
   if (grpcStatus === 9) return new KmsError('KeyDisabled', serviceMessage);
   if (grpcStatus === 3 || httpStatus === 400) return new KmsError('InvalidCiphertext', serviceMessage);
   if (grpcStatus === 8 || httpStatus === 429) return new KmsError('Throttled', serviceMessage);
-  if (grpcStatus === 4 || grpcStatus === 14 || grpcStatus === 13 || (httpStatus !== undefined && httpStatus >= 500) || isNetworkError(error)) {
+  if (
+    grpcStatus === 4 ||
+    grpcStatus === 14 ||
+    grpcStatus === 13 ||
+    (httpStatus !== undefined && httpStatus >= 500) ||
+    isNetworkError(error)
+  ) {
     return new KmsError('Unavailable', serviceMessage);
   }
-  if (/ECONNREFUSED|ECONNRESET|socket hang up|getaddrinfo/.test(message)) return new KmsError('Unavailable', serviceMessage);
+  if (/ECONNREFUSED|ECONNRESET|socket hang up|getaddrinfo/.test(message))
+    return new KmsError('Unavailable', serviceMessage);
   return new KmsError('Unknown', serviceMessage);
 }

@@ -16,7 +16,9 @@ export class KmsAdapterRegistry {
   ) {}
 
   get(config: KmsConfig): Promise<KmsAdapter> {
-    const key = createHash('sha256').update(JSON.stringify(identity(config))).digest('base64url');
+    const key = createHash('sha256')
+      .update(JSON.stringify(identity(config)))
+      .digest('base64url');
     let adapter = this.adapters.get(key);
     if (!adapter) {
       adapter = create(config, this.policy, this.observe);
@@ -36,7 +38,8 @@ export class KmsAdapterRegistry {
     this.adapters.clear();
     await Promise.all(
       adapters.map((result) => {
-        const adapter = result.status === 'fulfilled' ? (result.value as KmsAdapter & { close?: () => Promise<void> }) : undefined;
+        const adapter =
+          result.status === 'fulfilled' ? (result.value as KmsAdapter & { close?: () => Promise<void> }) : undefined;
         return adapter?.close?.().catch(() => undefined);
       }),
     );

@@ -74,4 +74,9 @@ export interface KmsCallPolicy {
 }
 
 /** Observer for metrics; adapters report each SDK attempt's outcome. */
-export type KmsCallObserver = (provider: KmsProvider, operation: 'wrap' | 'unwrap', outcome: string, seconds: number) => void;
+export type KmsCallObserver = (
+  provider: KmsProvider,
+  operation: 'wrap' | 'unwrap',
+  outcome: string,
+  seconds: number,
+) => void;

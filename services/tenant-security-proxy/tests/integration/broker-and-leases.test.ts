@@ -37,12 +37,17 @@ async function call(target: ProxyProcess, route: string, body: unknown): Promise
   return { status: response.status, json: await response.json() };
 }
 const meta = (tenantId: string) => ({ tenantId, iclFields: { requestingId: 'svc-broker' } });
-const health = async (target: ProxyProcess) => (await (await fetch(`${target.healthUrl}/health`)).json()) as Record<string, any>;
-const awaitVersion = (target: ProxyProcess, version: number) => waitUntil(async () => (await health(target)).snapshotVersion >= version, 5000, `snapshot ${version}`);
+const health = async (target: ProxyProcess) =>
+  (await (await fetch(`${target.healthUrl}/health`)).json()) as Record<string, any>;
+const awaitVersion = (target: ProxyProcess, version: number) =>
+  waitUntil(async () => (await health(target)).snapshotVersion >= version, 5000, `snapshot ${version}`);
 const kmsCalls = (operation: 'Encrypt' | 'Decrypt') => world.emulators.aws.log.count({ operation });
 
 test('a cold lease under 50 concurrent wraps makes exactly one KMS call; another replica unwraps with one call for 50 concurrent unwraps', async () => {
-  world.broker.setTenant({ tenantId: 'cold', kmsConfigs: [{ ...world.configs['aws-direct']!, id: 701, leasingAllowed: true }] });
+  world.broker.setTenant({
+    tenantId: 'cold',
+    kmsConfigs: [{ ...world.configs['aws-direct']!, id: 701, leasingAllowed: true }],
+  });
   await awaitVersion(proxy, world.broker.version);
   const encryptsBefore = kmsCalls('Encrypt');
   const wraps = await Promise.all(Array.from({ length: 50 }, () => call(proxy, 'document/wrap', meta('cold'))));
@@ -54,7 +59,9 @@ test('a cold lease under 50 concurrent wraps makes exactly one KMS call; another
   try {
     await waitForReady(replica.healthUrl);
     const decryptsBefore = kmsCalls('Decrypt');
-    const unwraps = await Promise.all(wraps.map((w) => call(replica, 'document/unwrap', { ...meta('cold'), encryptedDocumentKey: w.json.edek })));
+    const unwraps = await Promise.all(
+      wraps.map((w) => call(replica, 'document/unwrap', { ...meta('cold'), encryptedDocumentKey: w.json.edek })),
+    );
     expect(unwraps.map((u) => u.json.dek)).toEqual(wraps.map((w) => w.json.dek));
     expect(kmsCalls('Decrypt') - decryptsBefore).toBe(1);
   } finally {
@@ -67,21 +74,34 @@ test('leases rotate on schedule; EDEKs of the old lease still unwrap', async () 
   await new Promise((resolve) => setTimeout(resolve, ROTATION_SECONDS * 1000 + 100));
   const second = (await call(proxy, 'document/wrap', meta('gcp-leased'))).json;
   expect(decodeEdek(second.edek).leasedKeyId).not.toBe(decodeEdek(first.edek).leasedKeyId);
-  expect((await call(proxy, 'document/unwrap', { ...meta('gcp-leased'), encryptedDocumentKey: first.edek })).json.dek).toBe(first.dek);
-  expect((await call(proxy, 'document/unwrap', { ...meta('gcp-leased'), encryptedDocumentKey: second.edek })).json.dek).toBe(second.dek);
+  expect(
+    (await call(proxy, 'document/unwrap', { ...meta('gcp-leased'), encryptedDocumentKey: first.edek })).json.dek,
+  ).toBe(first.dek);
+  expect(
+    (await call(proxy, 'document/unwrap', { ...meta('gcp-leased'), encryptedDocumentKey: second.edek })).json.dek,
+  ).toBe(second.dek);
 });
 
 test('an unwrapped leased key leaves memory after LEASE_CACHE_TTL_SECONDS: the next unwrap asks the KMS once more', async () => {
-  world.broker.setTenant({ tenantId: 'ttl', kmsConfigs: [{ ...world.configs['aws-direct']!, id: 703, leasingAllowed: true }] });
+  world.broker.setTenant({
+    tenantId: 'ttl',
+    kmsConfigs: [{ ...world.configs['aws-direct']!, id: 703, leasingAllowed: true }],
+  });
   await awaitVersion(proxy, world.broker.version);
   const wrapped = (await call(proxy, 'document/wrap', meta('ttl'))).json;
   const decryptsBefore = kmsCalls('Decrypt');
-  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(
+    wrapped.dek,
+  );
   expect(kmsCalls('Decrypt')).toBe(decryptsBefore); // the lease this proxy created is cached
   await new Promise((resolve) => setTimeout(resolve, CACHE_TTL_SECONDS * 1000 + 200));
-  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(
+    wrapped.dek,
+  );
   expect(kmsCalls('Decrypt') - decryptsBefore).toBe(1);
-  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect((await call(proxy, 'document/unwrap', { ...meta('ttl'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(
+    wrapped.dek,
+  );
   expect(kmsCalls('Decrypt') - decryptsBefore).toBe(1);
 });
 
@@ -95,24 +115,41 @@ test('tenant checks run and their results are posted; status is posted', async (
       expect.objectContaining({ checkId: bad, ok: false, error: expect.objectContaining({ code: 202 }) }),
     ]),
   );
-  expect(world.broker.statusPosts[0]).toMatchObject({ instanceId: expect.any(String), snapshotVersion: expect.any(Number), uptimeSeconds: expect.any(Number) });
+  expect(world.broker.statusPosts[0]).toMatchObject({
+    instanceId: expect.any(String),
+    snapshotVersion: expect.any(Number),
+    uptimeSeconds: expect.any(Number),
+  });
 });
 
 test('a disable reaches the proxy by long-poll within a second and drops the leases at once', async () => {
-  world.broker.setTenant({ tenantId: 'to-disable', kmsConfigs: [{ ...world.configs['aws-direct']!, id: 702, leasingAllowed: true }] });
+  world.broker.setTenant({
+    tenantId: 'to-disable',
+    kmsConfigs: [{ ...world.configs['aws-direct']!, id: 702, leasingAllowed: true }],
+  });
   await awaitVersion(proxy, world.broker.version);
   const wrapped = (await call(proxy, 'document/wrap', meta('to-disable'))).json;
-  expect((await call(proxy, 'document/unwrap', { ...meta('to-disable'), encryptedDocumentKey: wrapped.edek })).status).toBe(200);
+  expect(
+    (await call(proxy, 'document/unwrap', { ...meta('to-disable'), encryptedDocumentKey: wrapped.edek })).status,
+  ).toBe(200);
   const started = Date.now();
   world.broker.setStatus('to-disable', 702, 'disabled');
-  await waitUntil(async () => (await call(proxy, 'document/unwrap', { ...meta('to-disable'), encryptedDocumentKey: wrapped.edek })).json.code === 202, 3000, 'disable');
+  await waitUntil(
+    async () =>
+      (await call(proxy, 'document/unwrap', { ...meta('to-disable'), encryptedDocumentKey: wrapped.edek })).json
+        .code === 202,
+    3000,
+    'disable',
+  );
   expect(Date.now() - started).toBeLessThan(1500);
   expect((await call(proxy, 'document/wrap', meta('to-disable'))).json.code).toBe(201);
   // Re-enabling needs the KMS again: the dropped lease is not served from memory.
   const decryptsBefore = kmsCalls('Decrypt');
   world.broker.setStatus('to-disable', 702, 'primary');
   await awaitVersion(proxy, world.broker.version);
-  expect((await call(proxy, 'document/unwrap', { ...meta('to-disable'), encryptedDocumentKey: wrapped.edek })).json.dek).toBe(wrapped.dek);
+  expect(
+    (await call(proxy, 'document/unwrap', { ...meta('to-disable'), encryptedDocumentKey: wrapped.edek })).json.dek,
+  ).toBe(wrapped.dek);
   expect(kmsCalls('Decrypt') - decryptsBefore).toBe(1);
 });
 

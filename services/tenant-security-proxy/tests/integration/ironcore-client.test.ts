@@ -31,7 +31,8 @@ afterAll(async () => {
   await world?.close();
 }, 30_000);
 
-const meta = (tenantId: string) => new DocumentMetadata(tenantId, 'svc-test', 'PII', '10.0.0.1', 'doc-1', 'req-1', { region: 'eu' });
+const meta = (tenantId: string) =>
+  new DocumentMetadata(tenantId, 'svc-test', 'PII', '10.0.0.1', 'doc-1', 'req-1', { region: 'eu' });
 
 async function collect(stream: PassThrough): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -48,18 +49,27 @@ describe.each(TENANTS)('IronCore client with tenant %s', (tenantId) => {
     expect(decrypted.plaintextDocument.name!.toString()).toBe('Jim Bridger');
     expect(decrypted.edek).toBe(encrypted.edek);
 
-    const again = await client.encryptDocumentWithExistingKey({ plaintextDocument: { x: Buffer.from('more') }, edek: encrypted.edek }, meta(tenantId));
+    const again = await client.encryptDocumentWithExistingKey(
+      { plaintextDocument: { x: Buffer.from('more') }, edek: encrypted.edek },
+      meta(tenantId),
+    );
     expect(again.edek).toBe(encrypted.edek);
     expect((await client.decryptDocument(again, meta(tenantId))).plaintextDocument.x!.toString()).toBe('more');
 
     const rekeyed = await client.rekeyEdek(encrypted.edek, tenantId, meta(tenantId));
     expect(rekeyed).not.toBe(encrypted.edek);
-    const viaRekeyed = await client.decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: rekeyed }, meta(tenantId));
+    const viaRekeyed = await client.decryptDocument(
+      { encryptedDocument: encrypted.encryptedDocument, edek: rekeyed },
+      meta(tenantId),
+    );
     expect(viaRekeyed.plaintextDocument.ssn!.toString()).toBe('123-45-6789');
   });
 
   test('batch encrypt, batch with existing keys, batch decrypt', async () => {
-    const batch = await client.encryptDocumentBatch({ a: { f: Buffer.from('A') }, b: { f: Buffer.from('B') }, c: { f: Buffer.from('C') } }, meta(tenantId));
+    const batch = await client.encryptDocumentBatch(
+      { a: { f: Buffer.from('A') }, b: { f: Buffer.from('B') }, c: { f: Buffer.from('C') } },
+      meta(tenantId),
+    );
     expect(Object.keys(batch.successes).sort()).toEqual(['a', 'b', 'c']);
     expect(batch.failures).toEqual({});
     const existing = await client.encryptDocumentBatchWithExistingKey(
@@ -67,7 +77,10 @@ describe.each(TENANTS)('IronCore client with tenant %s', (tenantId) => {
       meta(tenantId),
     );
     expect(existing.successes.a!.edek).toBe(batch.successes.a!.edek);
-    const decrypted = await client.decryptDocumentBatch({ ...batch.successes, a2: existing.successes.a! }, meta(tenantId));
+    const decrypted = await client.decryptDocumentBatch(
+      { ...batch.successes, a2: existing.successes.a! },
+      meta(tenantId),
+    );
     expect(decrypted.failures).toEqual({});
     expect(decrypted.successes.b!.plaintextDocument.f!.toString()).toBe('B');
     expect(decrypted.successes.a2!.plaintextDocument.f!.toString()).toBe('A2');
@@ -95,35 +108,65 @@ describe.each(TENANTS)('IronCore client with tenant %s', (tenantId) => {
 test('rekey moves a document key to another tenant, and the old tenant can no longer use the new EDEK', async () => {
   const encrypted = await client.encryptDocument({ f: Buffer.from('moving') }, meta('aws-leased'));
   const rekeyed = await client.rekeyEdek(encrypted.edek, 'gcp-direct', meta('aws-leased'));
-  const decrypted = await client.decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: rekeyed }, meta('gcp-direct'));
+  const decrypted = await client.decryptDocument(
+    { encryptedDocument: encrypted.encryptedDocument, edek: rekeyed },
+    meta('gcp-direct'),
+  );
   expect(decrypted.plaintextDocument.f!.toString()).toBe('moving');
-  const error = await client.decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: rekeyed }, meta('aws-leased')).catch((e: unknown) => e);
+  const error = await client
+    .decryptDocument({ encryptedDocument: encrypted.encryptedDocument, edek: rekeyed }, meta('aws-leased'))
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(TenantSecurityException);
   expect((error as TenantSecurityException).errorCode).toBe(TenantSecurityErrorCode.INVALID_PROVIDED_EDEK);
   expect((error as Error).message).toContain('is not assigned to tenant');
 });
 
 test('logSecurityEvent is accepted and appears as a stdout JSON line with the metadata', async () => {
-  await client.logSecurityEvent(UserEvent.LOGIN, new EventMetadata('aws-direct', 'svc-test', 'PII', 1700000000000, '10.0.0.9', 'obj-7', 'req-7', { k: 'v' }));
+  await client.logSecurityEvent(
+    UserEvent.LOGIN,
+    new EventMetadata('aws-direct', 'svc-test', 'PII', 1700000000000, '10.0.0.9', 'obj-7', 'req-7', { k: 'v' }),
+  );
   const line = await proxy.waitForLine((l) => l.type === 'security_event' && l.event === 'USER_LOGIN');
   expect(line).toMatchObject({
     tenantId: 'aws-direct',
     source: 'application',
     timestampMillis: 1700000000000,
-    iclFields: { requestingId: 'svc-test', sourceIp: '10.0.0.9', objectId: 'obj-7', requestId: 'req-7', dataLabel: 'PII' },
+    iclFields: {
+      requestingId: 'svc-test',
+      sourceIp: '10.0.0.9',
+      objectId: 'obj-7',
+      requestId: 'req-7',
+      dataLabel: 'PII',
+    },
     customFields: { k: 'v' },
   });
 });
 
 test('key operations emit one security event each, with the caller metadata', async () => {
-  await client.encryptDocument({ f: Buffer.from('x') }, new DocumentMetadata('azure-leased', 'svc-events', undefined, undefined, 'obj-events'));
-  const line = await proxy.waitForLine((l) => l.type === 'security_event' && l.event === 'KMS_WRAP' && (l.iclFields as { requestingId?: string }).requestingId === 'svc-events');
-  expect(line).toMatchObject({ tenantId: 'azure-leased', source: 'proxy', kmsConfigId: 301, leased: true, outcome: 'success' });
+  await client.encryptDocument(
+    { f: Buffer.from('x') },
+    new DocumentMetadata('azure-leased', 'svc-events', undefined, undefined, 'obj-events'),
+  );
+  const line = await proxy.waitForLine(
+    (l) =>
+      l.type === 'security_event' &&
+      l.event === 'KMS_WRAP' &&
+      (l.iclFields as { requestingId?: string }).requestingId === 'svc-events',
+  );
+  expect(line).toMatchObject({
+    tenantId: 'azure-leased',
+    source: 'proxy',
+    kmsConfigId: 301,
+    leased: true,
+    outcome: 'success',
+  });
 });
 
 test('metrics count requests by route, code and client language/version', async () => {
   const text = await (await fetch(`${proxy.healthUrl}/metrics`)).text();
-  const wraps = /^tsp_requests_total\{route="document\/wrap",code="0",language="node",version="4\.1\.3"\} (\d+)$/m.exec(text);
+  const wraps = /^tsp_requests_total\{route="document\/wrap",code="0",language="node",version="4\.1\.3"\} (\d+)$/m.exec(
+    text,
+  );
   expect(Number(wraps?.[1])).toBeGreaterThan(0);
   expect(text).toMatch(/^tsp_request_duration_seconds_count\{route="document\/unwrap"\} [1-9]\d*$/m);
   expect(text).toMatch(/^tsp_kms_calls_total\{provider="azure",operation="wrap",outcome="ok"\} [1-9]\d*$/m);

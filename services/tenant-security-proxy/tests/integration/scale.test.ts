@@ -26,15 +26,30 @@ afterAll(async () => {
 
 test('ready within 5 s with 10,000 tenants; lazily opened configs serve at once', async () => {
   const demo = emulators.demo!;
-  broker.addBulkTenants('bulk-', 10_000, {
-    provider: 'aws',
-    status: 'primary',
-    leasingAllowed: true,
-    payload: { provider: 'aws', keyArn: demo.aws.keyArn, region: demo.aws.region, endpoint: demo.aws.endpoint, accessKeyId: demo.aws.tenantUser.accessKeyId, secretAccessKey: demo.aws.tenantUser.secretAccessKey },
-  }, 10);
+  broker.addBulkTenants(
+    'bulk-',
+    10_000,
+    {
+      provider: 'aws',
+      status: 'primary',
+      leasingAllowed: true,
+      payload: {
+        provider: 'aws',
+        keyArn: demo.aws.keyArn,
+        region: demo.aws.region,
+        endpoint: demo.aws.endpoint,
+        accessKeyId: demo.aws.tenantUser.accessKeyId,
+        secretAccessKey: demo.aws.tenantUser.secretAccessKey,
+      },
+    },
+    10,
+  );
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   const started = performance.now();
-  proxy = await startProxy(loadConfig(broker.proxyEnv), { logger: createLogger('warn', quiet), stdoutWrite: () => undefined });
+  proxy = await startProxy(loadConfig(broker.proxyEnv), {
+    logger: createLogger('warn', quiet),
+    stdoutWrite: () => undefined,
+  });
   await proxy.ready();
   const readyMs = performance.now() - started;
   expect(readyMs).toBeLessThan(5000);

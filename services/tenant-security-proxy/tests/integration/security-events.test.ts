@@ -9,10 +9,36 @@ beforeAll(async () => {
   world = await startWorld();
   const demo = world.emulators.demo!;
   const aws = world.configs['aws-leased']!;
-  world.broker.setTenant({ tenantId: 'ev-splunk', kmsConfigs: [{ ...aws, id: 801 }], loggingConfig: { id: 1, provider: 'splunk', payload: { provider: 'splunk', url: demo.splunk.url, token: demo.splunk.token, index: demo.splunk.index } } });
-  world.broker.setTenant({ tenantId: 'ev-gcp', kmsConfigs: [{ ...aws, id: 802 }], loggingConfig: { id: 2, provider: 'gcp-logging', payload: { provider: 'gcp-logging', ...demo.gcp.logging } } });
-  world.broker.setTenant({ tenantId: 'ev-webhook', kmsConfigs: [{ ...aws, id: 803 }], loggingConfig: { id: 3, provider: 'webhook', payload: { provider: 'webhook', url: demo.webhook.url, hmacSecret: demo.webhook.secret } } });
-  proxy = await spawnProxy({ ...world.proxyEnv, EVENT_BATCH_MAX_AGE_MS: '100', EVENT_MAX_ATTEMPTS: '3', EVENT_RETRY_BASE_MS: '20', EVENT_BATCH_SIZE: '50' });
+  world.broker.setTenant({
+    tenantId: 'ev-splunk',
+    kmsConfigs: [{ ...aws, id: 801 }],
+    loggingConfig: {
+      id: 1,
+      provider: 'splunk',
+      payload: { provider: 'splunk', url: demo.splunk.url, token: demo.splunk.token, index: demo.splunk.index },
+    },
+  });
+  world.broker.setTenant({
+    tenantId: 'ev-gcp',
+    kmsConfigs: [{ ...aws, id: 802 }],
+    loggingConfig: { id: 2, provider: 'gcp-logging', payload: { provider: 'gcp-logging', ...demo.gcp.logging } },
+  });
+  world.broker.setTenant({
+    tenantId: 'ev-webhook',
+    kmsConfigs: [{ ...aws, id: 803 }],
+    loggingConfig: {
+      id: 3,
+      provider: 'webhook',
+      payload: { provider: 'webhook', url: demo.webhook.url, hmacSecret: demo.webhook.secret },
+    },
+  });
+  proxy = await spawnProxy({
+    ...world.proxyEnv,
+    EVENT_BATCH_MAX_AGE_MS: '100',
+    EVENT_MAX_ATTEMPTS: '3',
+    EVENT_RETRY_BASE_MS: '20',
+    EVENT_BATCH_SIZE: '50',
+  });
   await waitForReady(proxy.healthUrl);
 }, 60_000);
 
@@ -46,7 +72,17 @@ test('Splunk HEC gets one event per wrap, in batches, with the caller metadata',
   await Promise.all(Array.from({ length: 120 }, () => wrap('ev-splunk')));
   const events = await world.emulators.sinks.waitForEvents('splunk', 120);
   expect(events).toHaveLength(120);
-  expect(events[0]).toMatchObject({ index: 'opencmk', event: { tenantId: 'ev-splunk', event: 'KMS_WRAP', iclFields: { requestingId: 'svc-events', dataLabel: 'PII' }, customFields: { team: 'a' }, kmsConfigId: 801, leased: true } });
+  expect(events[0]).toMatchObject({
+    index: 'opencmk',
+    event: {
+      tenantId: 'ev-splunk',
+      event: 'KMS_WRAP',
+      iclFields: { requestingId: 'svc-events', dataLabel: 'PII' },
+      customFields: { team: 'a' },
+      kmsConfigId: 801,
+      leased: true,
+    },
+  });
   // 120 events with batches of at most 50: at least three deliveries.
   expect(world.emulators.sinks.log.count({ operation: 'splunk' })).toBeGreaterThanOrEqual(3);
 });
@@ -55,9 +91,14 @@ test('Google Cloud Logging and the HMAC-signed webhook receive the events', asyn
   await wrap('ev-gcp');
   await wrap('ev-webhook');
   const [entry] = await world.emulators.sinks.waitForEvents('gcp-logging', 1);
-  expect(entry).toMatchObject({ logName: expect.stringMatching(/^projects\/.+\/logs\//), jsonPayload: { tenantId: 'ev-gcp', event: 'KMS_WRAP' } });
+  expect(entry).toMatchObject({
+    logName: expect.stringMatching(/^projects\/.+\/logs\//),
+    jsonPayload: { tenantId: 'ev-gcp', event: 'KMS_WRAP' },
+  });
   const [delivery] = await world.emulators.sinks.waitForEvents('webhook', 1);
-  expect(delivery!.body).toMatchObject({ events: [expect.objectContaining({ tenantId: 'ev-webhook', event: 'KMS_WRAP' })] });
+  expect(delivery!.body).toMatchObject({
+    events: [expect.objectContaining({ tenantId: 'ev-webhook', event: 'KMS_WRAP' })],
+  });
   // The emulator records a delivery only after checking X-OpenCMK-Signature; a wrong secret is refused.
   expect(world.emulators.sinks.log.count({ operation: 'webhook', status: 401 })).toBe(0);
 });
@@ -68,7 +109,9 @@ test('a failing sink is retried with backoff and the events arrive', async () =>
   await wrap('ev-splunk', 'svc-retry');
   const events = await world.emulators.sinks.waitForEvents('splunk', 1);
   expect((events[0]!.event as { iclFields: { requestingId: string } }).iclFields.requestingId).toBe('svc-retry');
-  expect(await metric(/^tsp_security_events_total\{outcome="retried",sink="splunk"\} (\d+)/m)).toBeGreaterThanOrEqual(retriedBefore + 2);
+  expect(await metric(/^tsp_security_events_total\{outcome="retried",sink="splunk"\} (\d+)/m)).toBeGreaterThanOrEqual(
+    retriedBefore + 2,
+  );
 });
 
 test('a hanging or dead sink never slows key requests; undeliverable events are dropped and counted', async () => {
@@ -77,11 +120,20 @@ test('a hanging or dead sink never slows key requests; undeliverable events are 
   const latencies = [];
   for (let i = 0; i < 20; i++) latencies.push(await wrap('ev-webhook'));
   expect(Math.max(...latencies)).toBeLessThan(250);
-  await waitUntil(async () => (await metric(/^tsp_security_events_total\{outcome="dropped",sink="webhook"\} (\d+)/m)) >= droppedBefore + 20, 8000, 'dropped events');
+  await waitUntil(
+    async () =>
+      (await metric(/^tsp_security_events_total\{outcome="dropped",sink="webhook"\} (\d+)/m)) >= droppedBefore + 20,
+    8000,
+    'dropped events',
+  );
   world.emulators.resetFaults();
   world.emulators.sinks.faults.hang();
   const hung = [];
   for (let i = 0; i < 20; i++) hung.push(await wrap('ev-webhook'));
   expect(Math.max(...hung)).toBeLessThan(250);
-  await waitUntil(async () => (await metric(/^tsp_event_queue_depth (\d+)/m)) >= 1, 3000, 'events waiting behind the hung sink');
+  await waitUntil(
+    async () => (await metric(/^tsp_event_queue_depth (\d+)/m)) >= 1,
+    3000,
+    'events waiting behind the hung sink',
+  );
 });

@@ -11,7 +11,10 @@ export interface ProxyProcess {
   lines: Record<string, unknown>[];
   stderr: string[];
   securityEvents(): Record<string, unknown>[];
-  waitForLine(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLine(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -69,7 +72,11 @@ export async function spawnProxy(env: Record<string, string>, timeoutMs = 20_000
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`proxy output did not show the expected line within ${waitMs} ms; stderr: ${stderr.join('').slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+        reject(
+          new Error(
+            `proxy output did not show the expected line within ${waitMs} ms; stderr: ${stderr.join('').slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`,
+          ),
+        );
       }, waitMs);
       const onExit = () => {
         cleanup();
@@ -112,7 +119,11 @@ export async function waitForReady(healthUrl: string, timeoutMs = 10_000): Promi
   }
 }
 
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -90,7 +90,13 @@ export async function startTestBroker(options: { apiKey?: string } = {}): Promis
       sealed:
         c.status === 'disabled'
           ? null
-          : seal(utf8Encode(JSON.stringify(c.payload)), keyPair.publicKey, { purpose: 'kms-config', vendorId, tenantId, subjectId: String(c.id), subjectVersion: v }),
+          : seal(utf8Encode(JSON.stringify(c.payload)), keyPair.publicKey, {
+              purpose: 'kms-config',
+              vendorId,
+              tenantId,
+              subjectId: String(c.id),
+              subjectVersion: v,
+            }),
     };
   };
   const sealLogging = (tenantId: string, l: LoggingConfigSpec | null | undefined) =>
@@ -119,7 +125,11 @@ export async function startTestBroker(options: { apiKey?: string } = {}): Promis
     proxyConfigId,
     vendorId,
     settings: { requireLeasing: false, requireLogging: false },
-    tenants: [...tenants.values()].map((t) => ({ tenantId: t.spec.tenantId, kmsConfigs: [...t.sealed.values()], loggingConfig: t.logging })),
+    tenants: [...tenants.values()].map((t) => ({
+      tenantId: t.spec.tenantId,
+      kmsConfigs: [...t.sealed.values()],
+      loggingConfig: t.logging,
+    })),
     checks,
   });
 
@@ -144,7 +154,11 @@ export async function startTestBroker(options: { apiKey?: string } = {}): Promis
         const spec: KmsConfigSpec = { ...config, id: 100_000 + i };
         const sealed = i < sealedCount || !template ? sealKms(tenantId, spec) : { ...template, id: spec.id };
         template ??= sealed;
-        tenants.set(tenantId, { spec: { tenantId, kmsConfigs: [spec] }, sealed: new Map([[spec.id, sealed]]), logging: null });
+        tenants.set(tenantId, {
+          spec: { tenantId, kmsConfigs: [spec] },
+          sealed: new Map([[spec.id, sealed]]),
+          logging: null,
+        });
       }
       changed();
     },

@@ -23,7 +23,14 @@ export interface World {
   close(): Promise<void>;
 }
 
-export const TENANTS = ['aws-leased', 'aws-direct', 'gcp-leased', 'gcp-direct', 'azure-leased', 'azure-direct'] as const;
+export const TENANTS = [
+  'aws-leased',
+  'aws-direct',
+  'gcp-leased',
+  'gcp-direct',
+  'azure-leased',
+  'azure-direct',
+] as const;
 
 export async function startWorld(): Promise<World> {
   const emulators = await startEmulators({ seed: 'demo' });
@@ -76,7 +83,10 @@ export async function startWorld(): Promise<World> {
       { id: 403, provider: 'aws', status: 'disabled', leasingAllowed: true, payload: aws(true) },
     ],
   });
-  broker.setTenant({ tenantId: 'no-primary', kmsConfigs: [{ id: 501, provider: 'gcp', status: 'active', leasingAllowed: false, payload: gcp(true) }] });
+  broker.setTenant({
+    tenantId: 'no-primary',
+    kmsConfigs: [{ id: 501, provider: 'gcp', status: 'active', leasingAllowed: false, payload: gcp(true) }],
+  });
 
   const proxyEnv = {
     ...broker.proxyEnv,

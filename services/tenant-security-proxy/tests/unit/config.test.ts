@@ -78,12 +78,21 @@ test('every problem names its variable and what is wrong, all at once', () => {
 });
 
 test('KMS_EXTRA_CA_FILE must be a readable PEM file', () => {
-  expect(problems({ ...valid, KMS_EXTRA_CA_FILE: '/nonexistent/ca.pem' })).toEqual(['KMS_EXTRA_CA_FILE cannot be read (ENOENT)']);
+  expect(problems({ ...valid, KMS_EXTRA_CA_FILE: '/nonexistent/ca.pem' })).toEqual([
+    'KMS_EXTRA_CA_FILE cannot be read (ENOENT)',
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'tsp-config-'));
   writeFileSync(join(dir, 'bad.pem'), 'not a certificate');
-  expect(problems({ ...valid, KMS_EXTRA_CA_FILE: join(dir, 'bad.pem') })).toEqual(['KMS_EXTRA_CA_FILE does not contain a PEM certificate']);
+  expect(problems({ ...valid, KMS_EXTRA_CA_FILE: join(dir, 'bad.pem') })).toEqual([
+    'KMS_EXTRA_CA_FILE does not contain a PEM certificate',
+  ]);
 });
 
 test('.env files: comments, quotes, export prefix', () => {
-  expect(parseEnvFile('# comment\nA=1\nexport B="two words"\nC=\'x=y\'\n\nbad line\nD=')).toEqual({ A: '1', B: 'two words', C: 'x=y', D: '' });
+  expect(parseEnvFile('# comment\nA=1\nexport B="two words"\nC=\'x=y\'\n\nbad line\nD=')).toEqual({
+    A: '1',
+    B: 'two words',
+    C: 'x=y',
+    D: '',
+  });
 });

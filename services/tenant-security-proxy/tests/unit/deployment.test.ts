@@ -44,7 +44,10 @@ test('Kubernetes: Deployment with probes, limits and the .env Secret; Service; H
   const podLabels = deployment.spec.template.metadata.labels;
   for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels)) expect(podLabels[key]).toBe(value);
   const container = deployment.spec.template.spec.containers[0];
-  expect(container.ports.map((p: Doc) => [p.name, p.containerPort])).toEqual([['api', 7777], ['health', 9000]]);
+  expect(container.ports.map((p: Doc) => [p.name, p.containerPort])).toEqual([
+    ['api', 7777],
+    ['health', 9000],
+  ]);
   expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'health' });
   expect(container.livenessProbe.httpGet).toEqual({ path: '/live', port: 'health' });
   expect(container.startupProbe.httpGet.path).toBe('/ready');
@@ -65,14 +68,25 @@ test('Kubernetes: Deployment with probes, limits and the .env Secret; Service; H
 
   const hpa = byKind.HorizontalPodAutoscaler!;
   expect(hpa.apiVersion).toBe('autoscaling/v2');
-  expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+  expect(hpa.spec.scaleTargetRef).toEqual({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    name: deployment.metadata.name,
+  });
   expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
   expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
 });
 
 test('the example .env names every variable of contracts §2 that has no default', () => {
   const example = read('k8s/proxy.env.example');
-  for (const name of ['OPENCMK_BROKER_URL', 'OPENCMK_PROXY_CONFIG_ID', 'OPENCMK_VENDOR_ID', 'OPENCMK_PROXY_PRIVATE_KEY', 'OPENCMK_BROKER_TOKEN', 'API_KEY']) {
+  for (const name of [
+    'OPENCMK_BROKER_URL',
+    'OPENCMK_PROXY_CONFIG_ID',
+    'OPENCMK_VENDOR_ID',
+    'OPENCMK_PROXY_PRIVATE_KEY',
+    'OPENCMK_BROKER_TOKEN',
+    'API_KEY',
+  ]) {
     expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
   }
   expect(read('.gitignore')).toContain('k8s/proxy.env');

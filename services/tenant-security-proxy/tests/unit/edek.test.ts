@@ -19,7 +19,16 @@ test('the template encoder writes exactly what @bufbuild/protobuf serialises', (
         const reference = toBinary(
           EncryptedDeksSchema,
           create(EncryptedDeksSchema, {
-            encryptedDeks: [create(EncryptedDekSchema, { encryptedDekData: sealed, kmsConfigId, leasedKeyId, leasedKeyIv: iv, encryptedLeasedKeyData: envelope, tenantId })],
+            encryptedDeks: [
+              create(EncryptedDekSchema, {
+                encryptedDekData: sealed,
+                kmsConfigId,
+                leasedKeyId,
+                leasedKeyIv: iv,
+                encryptedLeasedKeyData: envelope,
+                tenantId,
+              }),
+            ],
           }),
         );
         expect(fast).toBe(Buffer.from(reference).toString('base64'));
@@ -45,7 +54,16 @@ test('anything that is not a usable EDEK is code 203, never another error', () =
     'AAA',
     Buffer.from([0x0a, 0x05, 0x10, 0x00]).toString('base64'), // config id 0
     encodeKmsEdek(1, 't', new Uint8Array(0)), // no ciphertext
-    Buffer.from(toBinary(EncryptedDeksSchema, create(EncryptedDeksSchema, { encryptedDeks: [create(EncryptedDekSchema, { kmsConfigId: 3, leasedKeyId: 9, encryptedDekData: new Uint8Array(48) })] }))).toString('base64'), // leased without IV
+    Buffer.from(
+      toBinary(
+        EncryptedDeksSchema,
+        create(EncryptedDeksSchema, {
+          encryptedDeks: [
+            create(EncryptedDekSchema, { kmsConfigId: 3, leasedKeyId: 9, encryptedDekData: new Uint8Array(48) }),
+          ],
+        }),
+      ),
+    ).toString('base64'), // leased without IV
   ];
   for (const edek of cases) {
     expect(() => decodeEdek(edek)).toThrow(TspError);

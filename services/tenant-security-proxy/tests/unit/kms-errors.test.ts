@@ -27,7 +27,8 @@ test('the one mapping from normalised KMS failures to protocol codes 204-210', (
   expect(kmsErrorToTspError(new KmsError('Timeout', 'x'), 'wrap').httpStatus).toBe(503);
 });
 
-const named = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(`${name} happened`), { name, ...extra });
+const named = (name: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(`${name} happened`), { name, ...extra });
 
 test('AWS errors by name (AccessDenied and Throttling are not modelled classes)', () => {
   expect(classifyAwsError(named('AccessDeniedException')).kind).toBe('AccessDenied');
@@ -45,7 +46,10 @@ test('AWS errors by name (AccessDenied and Throttling are not modelled classes)'
 });
 
 test('GCP REST-fallback errors by HTTP status and google.rpc.Status', () => {
-  const rest = (status: number, rpc: string) => Object.assign(new Error(JSON.stringify({ error: { code: status, status: rpc, message: `${rpc} message` } })), { code: status });
+  const rest = (status: number, rpc: string) =>
+    Object.assign(new Error(JSON.stringify({ error: { code: status, status: rpc, message: `${rpc} message` } })), {
+      code: status,
+    });
   expect(classifyGcpError(rest(403, 'PERMISSION_DENIED')).kind).toBe('AccessDenied');
   expect(classifyGcpError(rest(400, 'FAILED_PRECONDITION')).kind).toBe('KeyDisabled');
   expect(classifyGcpError(rest(400, 'INVALID_ARGUMENT')).kind).toBe('InvalidCiphertext');
@@ -58,13 +62,22 @@ test('GCP REST-fallback errors by HTTP status and google.rpc.Status', () => {
 });
 
 test('Azure RestErrors by status and inner code', () => {
-  const rest = (statusCode: number, inner?: string) => Object.assign(new Error('rest'), { name: 'RestError', statusCode, details: { error: { code: 'Forbidden', innerError: { code: inner } } } });
+  const rest = (statusCode: number, inner?: string) =>
+    Object.assign(new Error('rest'), {
+      name: 'RestError',
+      statusCode,
+      details: { error: { code: 'Forbidden', innerError: { code: inner } } },
+    });
   expect(classifyAzureError(rest(403, 'KeyDisabled')).kind).toBe('KeyDisabled');
   expect(classifyAzureError(rest(403, 'ForbiddenByRbac')).kind).toBe('AccessDenied');
   expect(classifyAzureError(rest(404)).kind).toBe('KeyNotFound');
   expect(classifyAzureError(rest(401)).kind).toBe('AuthFailed');
   expect(classifyAzureError(rest(503)).kind).toBe('Unavailable');
-  const throttled = classifyAzureError(Object.assign(rest(429), { response: { headers: { get: (h: string) => (h === 'retry-after-ms' ? '250' : undefined) } } }));
+  const throttled = classifyAzureError(
+    Object.assign(rest(429), {
+      response: { headers: { get: (h: string) => (h === 'retry-after-ms' ? '250' : undefined) } },
+    }),
+  );
   expect(throttled.kind).toBe('Throttled');
   expect(throttled.retryAfterMs).toBe(250);
   expect(classifyAzureError(named('AuthenticationRequiredError')).kind).toBe('AuthFailed');

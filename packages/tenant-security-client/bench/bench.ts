@@ -52,36 +52,53 @@ type Contenders = Record<string, () => void>;
 
 /**
  * Rounds of synchronous contenders, interleaved finely: within a round the contenders take turns in slices of
- * about 10 ms until each has run `roundMs`, so that load from elsewhere on a shared machine falls on all of them
+ * `sliceMs` (10 ms; longer for operations of milliseconds) until each has run `roundMs`, so that load from elsewhere on a shared machine falls on all of them
  * alike. Round 0 is a discarded warm-up. Returns operations per second per contender per round.
  */
-function interleavedSync(contenders: Contenders, rounds: number, roundMs: number): Record<string, number[]> {
+function interleavedSync(
+  contenders: Contenders,
+  rounds: number,
+  roundMs: number,
+  sliceMs = 10,
+): Record<string, number[]> {
   const names = Object.keys(contenders);
   const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
-  const sliceNs = 10_000_000n;
+  const sliceNs = BigInt(sliceMs) * 1_000_000n;
   for (let round = 0; round <= rounds; round += 1) {
     global.gc?.();
     const operations = new Map(names.map((name) => [name, 0]));
     const elapsed = new Map(names.map((name) => [name, 0n]));
-    let turn = round;
     while (Math.min(...names.map((name) => Number(elapsed.get(name)!))) < roundMs * 1e6) {
-      const name = names[turn++ % names.length]!;
-      const operation = contenders[name]!;
-      const started = process.hrtime.bigint();
-      let now = started;
-      let count = 0;
-      while (now - started < sliceNs) {
-        operation();
-        count += 1;
-        now = process.hrtime.bigint();
+      // A fresh random order each cycle, so that no contender always runs right after another and pays for its
+      // garbage. (A forced collection before every slice was tried and dropped: it slowed IronCore's client far
+      // more than the others, V8 discarding compiled code it had not just run.)
+      for (const name of shuffled(names)) {
+        const operation = contenders[name]!;
+        const started = process.hrtime.bigint();
+        let now = started;
+        let count = 0;
+        while (now - started < sliceNs) {
+          operation();
+          count += 1;
+          now = process.hrtime.bigint();
+        }
+        operations.set(name, operations.get(name)! + count);
+        elapsed.set(name, elapsed.get(name)! + (now - started));
       }
-      operations.set(name, operations.get(name)! + count);
-      elapsed.set(name, elapsed.get(name)! + (now - started));
     }
     if (round > 0)
       for (const name of names) results[name]!.push(operations.get(name)! / (Number(elapsed.get(name)!) / 1e9));
   }
   return results;
+}
+
+function shuffled<T>(items: T[]): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index -= 1) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other]!, copy[index]!];
+  }
+  return copy;
 }
 
 function summary(values: number[]): { min: number; median: number; max: number } {
@@ -194,6 +211,8 @@ async function local(
   const document = Object.fromEntries(fieldSizes.map((size, index) => [`field${index}`, randomBytes(size)]));
   const fields = Object.values(document);
   const totalSize = fieldSizes.reduce((sum, size) => sum + size, 0);
+  // A 1 MiB operation takes milliseconds: slices long enough for a dozen of them.
+  const sliceMs = totalSize >= 1024 * 1024 ? 60 : 10;
   const deks = Array.from({ length: 256 }, () => randomBytes(32).toString('base64'));
   let next = 0;
   const dek = () => deks[(next = (next + 1) & 255)]!;
@@ -223,6 +242,7 @@ async function local(
     },
     rounds,
     minMs,
+    sliceMs,
   );
   const rawCiphertexts = fields.map((field) => rawEncrypt(field, sample));
   const decrypt = interleavedSync(
@@ -235,6 +255,7 @@ async function local(
     },
     rounds,
     minMs,
+    sliceMs,
   );
   const inMegabytes = totalSize >= 1024 * 1024;
   const perSecond = inMegabytes

@@ -153,9 +153,10 @@ export function createDocumentHeader(dek: Uint8Array, tenantId: string): Buffer 
 
 /**
  * Large plaintexts are fed to the cipher in slices and copied straight into the output, so each slice of the
- * ciphertext is copied while still in cache instead of one full-size copy of a full-size temporary.
+ * ciphertext is copied while still in cache instead of one full-size copy of a full-size temporary. 256 KiB
+ * measured fastest of 16 KiB, 64 KiB, 256 KiB and whole (1 MiB fields, side by side).
  */
-const ENCRYPT_SLICE = 64 * 1024;
+const ENCRYPT_SLICE = 256 * 1024;
 
 /**
  * `header || IV || AES-256-GCM(dek, IV, plaintext) || tag` in one allocation. `header` is either the bytes of an

@@ -3,6 +3,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { KmsError } from '../errors.js';
 import { callWithPolicy, describe, isAbortError, isNetworkError } from './retry.js';
+import type { SharedClients } from './shared-clients.js';
 import { keepAliveAgents } from './tls.js';
 import type { AwsKmsConfig, KmsAdapter, KmsCallObserver, KmsCallPolicy, KmsContext } from './types.js';
 
@@ -27,35 +28,11 @@ export class AwsKmsAdapter implements KmsAdapter {
     private readonly config: AwsKmsConfig,
     private readonly policy: KmsCallPolicy,
     private readonly observe: KmsCallObserver,
+    shared: SharedClients,
   ) {
-    const { httpAgent, httpsAgent } = keepAliveAgents(policy.extraCa);
-    const requestHandler = new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: policy.timeoutMs });
-    const baseCredentials: AwsCredentials | undefined = config.accessKeyId
-      ? {
-          accessKeyId: config.accessKeyId,
-          secretAccessKey: config.secretAccessKey!,
-          ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
-        }
-      : undefined;
-    let credentials: AwsCredentials | CredentialProvider | undefined = baseCredentials;
-    if (config.roleArn) {
-      const sts = new STSClient({
-        region: config.region,
-        maxAttempts: 1,
-        requestHandler,
-        ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-        ...(baseCredentials ? { credentials: baseCredentials } : {}),
-      });
-      credentials = assumeRoleProvider(sts, config.roleArn, config.externalId);
-    }
-    this.client = new KMSClient({
-      region: config.region,
-      // The adapter owns retries (callWithPolicy); one SDK attempt keeps timing deterministic.
-      maxAttempts: 1,
-      requestHandler,
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      ...(credentials ? { credentials } : {}),
-    });
+    // Everything but the key ARN identifies the client: credentials, role, external id, region, endpoint.
+    const { keyArn: _keyArn, ...identity } = config;
+    this.client = shared.get('aws', Object.entries(identity).sort(), () => createKmsClient(config, policy));
   }
 
   wrap(plaintext: Uint8Array, context: KmsContext): Promise<Uint8Array> {
@@ -87,6 +64,37 @@ export class AwsKmsAdapter implements KmsAdapter {
       return result.Plaintext;
     });
   }
+}
+
+function createKmsClient(config: AwsKmsConfig, policy: KmsCallPolicy): KMSClient {
+  const { httpAgent, httpsAgent } = keepAliveAgents(policy.extraCa);
+  const requestHandler = new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: policy.timeoutMs });
+  const baseCredentials: AwsCredentials | undefined = config.accessKeyId
+    ? {
+        accessKeyId: config.accessKeyId,
+        secretAccessKey: config.secretAccessKey!,
+        ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
+      }
+    : undefined;
+  let credentials: AwsCredentials | CredentialProvider | undefined = baseCredentials;
+  if (config.roleArn) {
+    const sts = new STSClient({
+      region: config.region,
+      maxAttempts: 1,
+      requestHandler,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      ...(baseCredentials ? { credentials: baseCredentials } : {}),
+    });
+    credentials = assumeRoleProvider(sts, config.roleArn, config.externalId);
+  }
+  return new KMSClient({
+    region: config.region,
+    // The adapter owns retries (callWithPolicy); one SDK attempt keeps timing deterministic.
+    maxAttempts: 1,
+    requestHandler,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
 }
 
 function encryptionContext(context: KmsContext): Record<string, string> {

@@ -4,6 +4,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { KmsError } from '../errors.js';
 import { AzureWrappedKeySchema } from '../gen/encrypted_deks_pb.js';
 import { callWithPolicy, describe, isAbortError, isNetworkError } from './retry.js';
+import type { SharedClients } from './shared-clients.js';
 import { caBundle } from './tls.js';
 import type { AzureKmsConfig, KmsAdapter, KmsCallObserver, KmsCallPolicy, KmsContext } from './types.js';
 
@@ -19,7 +20,8 @@ const AZURE_VAULT_HOST = /\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovclou
 export class AzureKmsAdapter implements KmsAdapter {
   readonly provider = 'azure' as const;
   private readonly credential: TokenCredential;
-  private readonly clients = new Map<string, CryptographyClient>();
+  /** Identifies the credential, so key clients are shared only between configs with the same credential. */
+  private readonly credentialIdentity: unknown[];
   private readonly keyBaseUrl: string;
   private readonly clientOptions: CryptographyClientOptions;
 
@@ -27,6 +29,7 @@ export class AzureKmsAdapter implements KmsAdapter {
     config: AzureKmsConfig,
     private readonly policy: KmsCallPolicy,
     private readonly observe: KmsCallObserver,
+    private readonly shared: SharedClients,
   ) {
     const ca = caBundle(policy.extraCa);
     const tlsOptions = ca ? { tlsOptions: { ca: ca.join('\n') } } : {};
@@ -38,10 +41,13 @@ export class AzureKmsAdapter implements KmsAdapter {
     };
     const clientId = config.clientId ?? process.env.AZURE_CLIENT_ID;
     const clientSecret = config.clientId ? config.clientSecret : process.env.AZURE_CLIENT_SECRET;
-    this.credential =
+    // Tokens must come from the vault's Entra tenant, so the credential is per (tenant, app, secret, authority).
+    this.credentialIdentity = [config.tenantId, clientId ?? null, clientSecret ?? null, authorityHost ?? null];
+    this.credential = shared.get('azure-credential', this.credentialIdentity, () =>
       clientId && clientSecret
         ? new ClientSecretCredential(config.tenantId, clientId, clientSecret, identityOptions)
-        : new DefaultAzureCredential({ tenantId: config.tenantId, ...identityOptions });
+        : new DefaultAzureCredential({ tenantId: config.tenantId, ...identityOptions }),
+    );
     const vaultHost = new URL(config.vaultUrl).hostname;
     this.keyBaseUrl = `${config.vaultUrl.replace(/\/+$/, '')}/keys/${encodeURIComponent(config.keyName)}`;
     this.clientOptions = {
@@ -56,12 +62,11 @@ export class AzureKmsAdapter implements KmsAdapter {
   /** One CryptographyClient per key id: each new client repeats the challenge and the key GET. */
   private client(version: string): CryptographyClient {
     const keyId = version ? `${this.keyBaseUrl}/${encodeURIComponent(version)}` : this.keyBaseUrl;
-    let client = this.clients.get(keyId);
-    if (!client) {
-      client = new CryptographyClient(keyId, this.credential, this.clientOptions);
-      this.clients.set(keyId, client);
-    }
-    return client;
+    return this.shared.get(
+      'azure-key',
+      [keyId, ...this.credentialIdentity],
+      () => new CryptographyClient(keyId, this.credential, this.clientOptions),
+    );
   }
 
   wrap(plaintext: Uint8Array, _context: KmsContext): Promise<Uint8Array> {

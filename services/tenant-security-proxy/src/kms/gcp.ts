@@ -2,6 +2,7 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { KmsError } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { callWithPolicy, describe, isAbortError, isNetworkError } from './retry.js';
+import type { SharedClients } from './shared-clients.js';
 import type { GcpKmsConfig, KmsAdapter, KmsCallObserver, KmsCallPolicy, KmsContext } from './types.js';
 
 type Int64Like = number | string | { value?: number | string | { toString(): string } | null } | null | undefined;
@@ -22,25 +23,36 @@ export class GcpKmsAdapter implements KmsAdapter {
     config: GcpKmsConfig,
     private readonly policy: KmsCallPolicy,
     private readonly observe: KmsCallObserver,
+    shared: SharedClients,
   ) {
     this.keyName = `projects/${config.project}/locations/${config.location}/keyRings/${config.keyRing}/cryptoKeys/${config.key}`;
-    const options: ConstructorParameters<typeof KeyManagementServiceClient>[0] = {
-      fallback: true,
-      projectId: config.project,
-    };
-    if (config.serviceAccountKey) {
-      options.credentials = {
-        client_email: config.serviceAccountKey.client_email,
-        private_key: config.serviceAccountKey.private_key,
-      };
-    }
-    if (config.endpoint) {
-      const url = new URL(config.endpoint);
-      options.apiEndpoint = url.hostname;
-      options.port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
-      (options as { protocol?: string }).protocol = url.protocol.replace(':', '');
-    }
-    this.client = new KeyManagementServiceClient(options);
+    // The key path is in every request; the client depends only on the credentials and the endpoint.
+    const identity = [
+      config.serviceAccountKey?.client_email ?? null,
+      config.serviceAccountKey?.private_key ?? null,
+      config.endpoint ?? null,
+    ];
+    this.client = shared.get(
+      'gcp',
+      identity,
+      () => {
+        const options: ConstructorParameters<typeof KeyManagementServiceClient>[0] = { fallback: true };
+        if (config.serviceAccountKey) {
+          options.credentials = {
+            client_email: config.serviceAccountKey.client_email,
+            private_key: config.serviceAccountKey.private_key,
+          };
+        }
+        if (config.endpoint) {
+          const url = new URL(config.endpoint);
+          options.apiEndpoint = url.hostname;
+          options.port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
+          (options as { protocol?: string }).protocol = url.protocol.replace(':', '');
+        }
+        return new KeyManagementServiceClient(options);
+      },
+      (client) => client.close(),
+    );
   }
 
   wrap(plaintext: Uint8Array, context: KmsContext): Promise<Uint8Array> {
@@ -87,10 +99,6 @@ export class GcpKmsAdapter implements KmsAdapter {
       }
       return plaintext;
     });
-  }
-
-  close(): Promise<void> {
-    return this.client.close();
   }
 }
 

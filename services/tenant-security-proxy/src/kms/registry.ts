@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
+import { SharedClients } from './shared-clients.js';
 import type { KmsAdapter, KmsCallObserver, KmsCallPolicy, KmsConfig } from './types.js';
 
 /**
- * One adapter (and so one SDK client) per credential and region/vault/key: configs of many tenants that share the
- * vendor identity and region share a client and its connection pool. The key is a hash, so credentials are not
- * kept as map keys. A provider's SDK is loaded on first use (each costs 15–20 MB and 100–170 ms to import), so a
- * proxy whose tenants use one cloud carries only that cloud's SDK.
+ * One adapter per distinct KMS config; the SDK clients behind them are shared per credential and region/endpoint/
+ * vault (SharedClients), so configs of many tenants that use the vendor identity in one region share one client,
+ * its connection pool and its tokens. Keys are hashes, so credentials are not kept as map keys. A provider's SDK is
+ * loaded on first use (each costs 15–20 MB and 100–170 ms to import), so a proxy whose tenants use one cloud
+ * carries only that cloud's SDK.
  */
 export class KmsAdapterRegistry {
   private readonly adapters = new Map<string, Promise<KmsAdapter>>();
+  private readonly shared = new SharedClients();
 
   constructor(
     private readonly policy: KmsCallPolicy,
@@ -21,7 +24,7 @@ export class KmsAdapterRegistry {
       .digest('base64url');
     let adapter = this.adapters.get(key);
     if (!adapter) {
-      adapter = create(config, this.policy, this.observe);
+      adapter = create(config, this.policy, this.observe, this.shared);
       // A failed construction is not cached: the next request retries it.
       adapter.catch(() => this.adapters.delete(key));
       this.adapters.set(key, adapter);
@@ -33,32 +36,36 @@ export class KmsAdapterRegistry {
     return this.adapters.size;
   }
 
+  /** SDK clients in use (shared between adapters with the same credential and region/endpoint/vault). */
+  get clientCount(): number {
+    return this.shared.size;
+  }
+
   async close(): Promise<void> {
-    const adapters = await Promise.allSettled([...this.adapters.values()]);
+    await Promise.allSettled([...this.adapters.values()]);
     this.adapters.clear();
-    await Promise.all(
-      adapters.map((result) => {
-        const adapter =
-          result.status === 'fulfilled' ? (result.value as KmsAdapter & { close?: () => Promise<void> }) : undefined;
-        return adapter?.close?.().catch(() => undefined);
-      }),
-    );
+    await this.shared.close();
   }
 }
 
-async function create(config: KmsConfig, policy: KmsCallPolicy, observe: KmsCallObserver): Promise<KmsAdapter> {
+async function create(
+  config: KmsConfig,
+  policy: KmsCallPolicy,
+  observe: KmsCallObserver,
+  shared: SharedClients,
+): Promise<KmsAdapter> {
   switch (config.provider) {
     case 'aws': {
       const { AwsKmsAdapter } = await import('./aws.js');
-      return new AwsKmsAdapter(config, policy, observe);
+      return new AwsKmsAdapter(config, policy, observe, shared);
     }
     case 'gcp': {
       const { GcpKmsAdapter } = await import('./gcp.js');
-      return new GcpKmsAdapter(config, policy, observe);
+      return new GcpKmsAdapter(config, policy, observe, shared);
     }
     case 'azure': {
       const { AzureKmsAdapter } = await import('./azure.js');
-      return new AzureKmsAdapter(config, policy, observe);
+      return new AzureKmsAdapter(config, policy, observe, shared);
     }
   }
 }

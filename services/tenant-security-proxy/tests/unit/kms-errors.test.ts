@@ -87,3 +87,32 @@ test('CRC32C matches the RFC 3720 check value', () => {
   expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
   expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
 });
+
+import { KmsAdapterRegistry } from '../../src/kms/registry.js';
+
+test('SDK clients are shared per credential and region, not per key', async () => {
+  const registry = new KmsAdapterRegistry(
+    { timeoutMs: 1000, maxAttempts: 1, retryBaseMs: 1, extraCa: undefined },
+    () => undefined,
+  );
+  const base = {
+    provider: 'aws' as const,
+    region: 'us-east-1',
+    accessKeyId: 'AKIAEXAMPLE',
+    secretAccessKey: 'secret-example-0123456789',
+    endpoint: 'http://127.0.0.1:1',
+  };
+  const a = await registry.get({ ...base, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/a' });
+  const b = await registry.get({ ...base, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/b' });
+  expect(a).not.toBe(b);
+  expect(registry.clientCount).toBe(1);
+  await registry.get({ ...base, region: 'eu-west-1', keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/c' });
+  await registry.get({
+    ...base,
+    secretAccessKey: 'another-secret-0123456789',
+    keyArn: 'arn:aws:kms:us-east-1:111122223333:key/a',
+  });
+  expect(registry.clientCount).toBe(3);
+  expect(await registry.get({ ...base, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/a' })).toBe(a);
+  await registry.close();
+});

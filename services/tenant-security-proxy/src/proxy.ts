@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { BrokerClient } from './broker/broker-client.js';
-import { runKmsCheck } from './checks.js';
+import { runCheck } from './checks.js';
 import type { ProxyConfig } from './config.js';
 import { EventPipeline } from './events/pipeline.js';
 import { ApiServer } from './http/api-server.js';
@@ -95,7 +95,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
         metrics.snapshotVersion.set(0);
         metrics.tenantsLoaded.set(0);
       },
-      runCheck: (check) => runKmsCheck(check, store, metrics),
+      runCheck: (check) => runCheck(check, store, pipeline!, metrics),
       counters: () => ({
         snapshotVersion: store.version,
         tenants: store.size,

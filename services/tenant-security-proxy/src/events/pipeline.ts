@@ -147,6 +147,31 @@ export class EventPipeline implements EventRecorder {
     }
   }
 
+  /**
+   * A tenant's logging "test" (check kind `logging`): one OPENCMK_LOGGING_TEST event delivered straight to the sink,
+   * without queueing or retries, so the answer reflects the sink as it is now.
+   */
+  async deliverTest(tenantId: string, logging: LoggingConfigEntry): Promise<void> {
+    const config = logging.config();
+    if (!config) throw new SinkError('the sealed logging config cannot be opened by this proxy', false);
+    let sink = this.sinks.get(logging);
+    if (!sink || sink === this.stdoutSink) {
+      sink = createSink(config, this.poster);
+      this.sinks.set(logging, sink);
+    }
+    await sink.deliver([
+      queuedEvent({
+        tenantId,
+        event: 'OPENCMK_LOGGING_TEST',
+        timestampMillis: Date.now(),
+        source: 'proxy',
+        iclFields: { requestingId: 'opencmk-tenant-security-proxy' },
+        customFields: {},
+        code: 0,
+      }),
+    ]);
+  }
+
   /** Shutdown: send what is queued, waiting at most `deadlineMs`. */
   async drain(deadlineMs: number): Promise<void> {
     const end = Date.now() + deadlineMs;

@@ -114,6 +114,34 @@ test('a failing sink is retried with backoff and the events arrive', async () =>
   );
 });
 
+test('a logging check delivers a test event to the tenant sink and reports the outcome', async () => {
+  const ok = world.broker.queueCheck('ev-webhook', 3, 'logging');
+  const [delivery] = await world.emulators.sinks.waitForEvents('webhook', 1);
+  expect(delivery!.body).toMatchObject({
+    events: [expect.objectContaining({ tenantId: 'ev-webhook', event: 'OPENCMK_LOGGING_TEST' })],
+  });
+  await waitUntil(
+    () => world.broker.checkResults.some((r) => (r as { checkId: string }).checkId === ok),
+    5000,
+    'check result',
+  );
+  expect(world.broker.checkResults).toContainEqual(expect.objectContaining({ checkId: ok, ok: true }));
+  world.emulators.sinks.faults.failAlways('unavailable');
+  const failed = world.broker.queueCheck('ev-splunk', 1, 'logging');
+  await waitUntil(
+    () => world.broker.checkResults.some((r) => (r as { checkId: string }).checkId === failed),
+    5000,
+    'failed check result',
+  );
+  expect(world.broker.checkResults).toContainEqual(
+    expect.objectContaining({
+      checkId: failed,
+      ok: false,
+      error: expect.objectContaining({ code: 301, message: expect.stringContaining('503') }),
+    }),
+  );
+});
+
 test('a hanging or dead sink never slows key requests; undeliverable events are dropped and counted', async () => {
   world.emulators.sinks.faults.failAlways('unavailable');
   const droppedBefore = await metric(/^tsp_security_events_total\{outcome="dropped",sink="webhook"\} (\d+)/m);

@@ -55,7 +55,7 @@ export interface BrokerHandle {
   addBulkTenants(prefix: string, count: number, config: Omit<KmsConfigSpec, 'id'>, sealedCount: number): void;
   setStatus(tenantId: string, configId: number, status: KmsConfigSpec['status']): void;
   removeTenant(tenantId: string): void;
-  queueCheck(tenantId: string, configId: number): string;
+  queueCheck(tenantId: string, configId: number, kind?: 'kms' | 'logging'): string;
   checkResults: unknown[];
   statusPosts: unknown[];
   snapshotRequests: number;
@@ -175,9 +175,9 @@ export async function startTestBroker(options: { apiKey?: string } = {}): Promis
       tenants.delete(tenantId);
       changed();
     },
-    queueCheck(tenantId, configId) {
+    queueCheck(tenantId, configId, kind = 'kms') {
       const id = randomUUID();
-      checks.push({ id, kind: 'kms', tenantId, configId });
+      checks.push({ id, kind, tenantId, configId });
       changed();
       return id;
     },

@@ -25,6 +25,9 @@ export const proxyConfigs = pgTable(
     status: text('status', { enum: proxyConfigStatuses }).notNull().default('provisioning'),
     sealedEnv: text('sealed_env'),
     envVersion: integer('env_version').notNull().default(1),
+    // Bumped when copies are sealed to this configuration (provisioning): its own snapshot sections change, nobody
+    // else's.
+    copiesRev: integer('copies_rev').notNull().default(0),
     snapshotVersion: bigint('snapshot_version', { mode: 'number' }).notNull().default(1),
     lastContactAt: timestamp('last_contact_at', { mode: 'date', withTimezone: true }),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
@@ -120,6 +123,7 @@ export const snapshotSections = pgTable(
       .references(() => proxyConfigs.id, { onDelete: 'cascade' }),
     tenantId: uuid('tenant_id').notNull(),
     rev: bigint('rev', { mode: 'number' }).notNull(),
+    copiesRev: integer('copies_rev').notNull().default(0),
     // null: the tenant has nothing for this configuration at that revision.
     section: text('section'),
   },

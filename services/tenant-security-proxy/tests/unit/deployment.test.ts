@@ -23,8 +23,16 @@ test('Dockerfile: multi-stage, non-root, health check on /live, runs dist/main.j
   for (const match of dockerfile.matchAll(/^COPY (?!--from)((?:\S+ )+)\S+$/gm)) {
     for (const source of match[1]!.trim().split(/\s+/)) expect(existsSync(join(REPO, source))).toBe(true);
   }
-  const main = JSON.parse(read('package.json')) as { main: string };
-  expect(main.main).toBe('./dist/main.js');
+  // The entry the image runs exists in the build config, and importing the package does not start a proxy.
+  const pkg = JSON.parse(read('package.json')) as {
+    main: string;
+    exports: Record<string, unknown>;
+    scripts: Record<string, string>;
+  };
+  expect(pkg.scripts.start).toBe('node dist/main.js');
+  expect(pkg.exports['./main']).toBe('./dist/main.js');
+  expect(pkg.main).toBe('./dist/index.js');
+  expect(existsSync(join(ROOT, 'src', 'main.ts'))).toBe(true);
 });
 
 test('Kubernetes: Deployment with probes, limits and the .env Secret; Service; HPA; all wired together', () => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Usage: node scripts/lockfile-platform-entries.cjs package-lock.json   (run after every `npm install` that changes the lock)
+// Usage: node scripts/lockfile-platform-entries.mjs package-lock.json   (run after every `npm install` that changes the lock)
 // The npm registry reachable here lacks other platforms' native binaries, so npm leaves their entries out of the
 // lock and `npm ci` then refuses the lock as out of sync. Record each missing optional binary as an optional
 // entry (never fetched on a platform it does not fit; on this one it is installed already).
-const fs = require('fs');
+import fs from 'node:fs';
 const file = process.argv[2];
 const lock = JSON.parse(fs.readFileSync(file, 'utf8'));
 const pk = lock.packages;

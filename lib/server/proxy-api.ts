@@ -138,21 +138,28 @@ async function buildSnapshot(
     ? sql`|| E'\t' || case when s.rev is null then 'M' when s.section is null then 'E' else 'S' || s.section end`
     : sql``;
   const storedJoin = cold
-    ? sql`left join snapshot_sections s on s.proxy_config_id = ${proxy.id} and s.tenant_id = t.id and s.rev = coalesce(r.rev, 0)`
+    ? sql`left join snapshot_sections s on s.proxy_config_id = ${proxy.id} and s.tenant_id = t.id and s.rev = coalesce(r.rev, 0) and s.copies_rev = p.copies_rev`
     : sql``;
+  // A section depends on its tenant's revision and on this configuration's copies revision (provisioning).
   const signatureRows = (await db.execute(sql`
-    select string_agg(t.id::text || ',' || coalesce(r.rev, 0)::text || ',' || t.tenant_org_id::text ${stored}, E'\n' order by t.vendor_tenant_id) as signatures
-    from tenants t left join tenant_snapshot_revs r on r.tenant_id = t.id ${storedJoin}
+    select max(p.copies_rev) as copies_rev,
+      string_agg(t.id::text || ',' || coalesce(r.rev, 0)::text || ',' || t.tenant_org_id::text ${stored}, E'\n' order by t.vendor_tenant_id) as signatures
+    from tenants t
+    cross join (select copies_rev from proxy_configs where id = ${proxy.id}) p
+    left join tenant_snapshot_revs r on r.tenant_id = t.id ${storedJoin}
     where t.org_id = ${proxy.orgId} and t.status = 'active' and t.tenant_org_id is not null`)) as unknown as Rows<{
+    copies_rev: number | null;
     signatures: string | null;
   }>;
+  const copiesRev = Number(signatureRows.rows[0]?.copies_rev ?? 0);
   const signatures = (signatureRows.rows[0]?.signatures ?? '')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const tab = line.indexOf('\t');
-      const signature = tab < 0 ? line : line.slice(0, tab);
-      const [tenantRowId, rev, tenantOrgId] = signature.split(',') as [string, string, string];
+      const tenantSignature = tab < 0 ? line : line.slice(0, tab);
+      const [tenantRowId, rev, tenantOrgId] = tenantSignature.split(',') as [string, string, string];
+      const signature = `${copiesRev}:${tenantSignature}`;
       if (tab >= 0 && line[tab + 1] !== 'M') {
         const json = line.slice(tab + 2);
         cache.set(tenantRowId, {
@@ -179,7 +186,7 @@ async function buildSnapshot(
     scheduleSectionStore(
       db,
       proxy,
-      stale.map(({ tenantRowId, rev }) => ({ tenantRowId, rev, section: cache.get(tenantRowId)!.section })),
+      stale.map(({ tenantRowId, rev }) => ({ tenantRowId, rev, copiesRev, section: cache.get(tenantRowId)!.section })),
     );
   const live = new Set(signatures.map((entry) => entry.tenantRowId));
   for (const tenantRowId of cache.keys()) if (!live.has(tenantRowId)) cache.delete(tenantRowId);
@@ -318,7 +325,7 @@ export async function waitForSnapshotChange(
 function scheduleSectionStore(
   db: Db,
   proxy: AuthenticatedProxy,
-  rows: { tenantRowId: string; rev: number; section: TenantSection | null }[],
+  rows: { tenantRowId: string; rev: number; copiesRev: number; section: TenantSection | null }[],
 ): void {
   const previous = state.auditChain.get(proxy.id) ?? Promise.resolve();
   const next = previous
@@ -342,7 +349,7 @@ function scheduleSectionStore(
 async function storeSections(
   db: Db,
   proxy: AuthenticatedProxy,
-  rows: { tenantRowId: string; rev: number; section: TenantSection | null }[],
+  rows: { tenantRowId: string; rev: number; copiesRev: number; section: TenantSection | null }[],
 ): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) {
     await db
@@ -354,13 +361,14 @@ async function storeSections(
             proxyConfigId: proxy.id,
             tenantId: row.tenantRowId,
             rev: row.rev,
+            copiesRev: row.copiesRev,
             section: row.section?.json ?? null,
           })),
       )
       .onConflictDoUpdate({
         target: [snapshotSections.proxyConfigId, snapshotSections.tenantId],
-        set: { rev: sql`excluded.rev`, section: sql`excluded.section` },
-        setWhere: sql`${snapshotSections.rev} <= excluded.rev`,
+        set: { rev: sql`excluded.rev`, copiesRev: sql`excluded.copies_rev`, section: sql`excluded.section` },
+        setWhere: sql`(${snapshotSections.copiesRev}, ${snapshotSections.rev}) <= (excluded.copies_rev, excluded.rev)`,
       });
   }
 }

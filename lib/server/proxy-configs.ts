@@ -19,7 +19,7 @@ import { appendAudit } from './audit';
 import { requireVendor } from './broker-keys';
 import { actorOf, type ScopedContext } from './context';
 import { keyIdOfPublicKey, parseInput, publicKeySchema, requireBlobFor, sealedBlobSchema, sha256HexSchema } from './sealed-input';
-import { bumpProxySnapshot, bumpTenantRevs, notifyProxyChanged } from './snapshot-versions';
+import { notifyProxyChanged } from './snapshot-versions';
 
 export type ProxyConfig = typeof proxyConfigs.$inferSelect;
 
@@ -318,7 +318,7 @@ export async function storeProvisionedCopies(ctx: ScopedContext, id: string, raw
       const table = kind === 'kms' ? kmsConfigs : loggingConfigs;
       // Only this vendor's configs at their current version: anything else is stale or foreign and is skipped.
       const current = await tx
-        .select({ id: table.id, version: table.version, tenantId: table.tenantId })
+        .select({ id: table.id, version: table.version })
         .from(table)
         .where(and(eq(table.vendorOrgId, scope.orgId), inArray(table.id, copies.map((copy) => copy.configId))));
       const versionOf = new Map(current.map((row) => [row.id, row.version]));
@@ -332,10 +332,14 @@ export async function storeProvisionedCopies(ctx: ScopedContext, id: string, raw
           set: { blob: sql`excluded.blob`, configVersion: sql`excluded.config_version` },
         });
       stored += valid.length;
-      const tenantOf = new Map(current.map((row) => [row.id, row.tenantId]));
-      await bumpTenantRevs(tx, valid.map((copy) => tenantOf.get(copy.configId)!));
     }
-    if (stored) await bumpProxySnapshot(tx, config.id);
+    // Only this configuration's sections changed: its copies revision moves, other configurations rebuild nothing.
+    if (stored) {
+      await tx
+        .update(proxyConfigs)
+        .set({ copiesRev: sql`${proxyConfigs.copiesRev} + 1`, snapshotVersion: sql`${proxyConfigs.snapshotVersion} + 1` })
+        .where(eq(proxyConfigs.id, config.id));
+    }
     return { stored, remaining: await countUncovered(tx, scope.orgId, config.keyId, vendorKey!.keyId) };
   });
   notifyProxyChanged(id);

@@ -42,13 +42,6 @@ export async function bumpTenantRevs(db: Db, tenantRowIds: string[]): Promise<vo
   }
 }
 
-export async function bumpProxySnapshot(db: Db, proxyConfigId: string): Promise<void> {
-  await db
-    .update(proxyConfigs)
-    .set({ snapshotVersion: sql`${proxyConfigs.snapshotVersion} + 1` })
-    .where(eq(proxyConfigs.id, proxyConfigId));
-}
-
 /** Call after the bumping transaction committed: wakes this instance's long-polls for the vendor at once. */
 export function notifyVendorChanged(vendorOrgId: string): void {
   emitter().emit(`vendor:${vendorOrgId}`);

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from '@/db/client';
-import { auditEvents, configChecks, proxyInstances, snapshotSections } from '@/db/schema';
+import { auditEvents, configChecks, proxyInstances, snapshotSections, tenantSnapshotRevs } from '@/db/schema';
 import { GET as snapshotRoute } from '@/app/api/proxy/v1/snapshot/route';
 import { POST as statusRoute } from '@/app/api/proxy/v1/status/route';
 import { POST as checkResultsRoute } from '@/app/api/proxy/v1/check-results/route';
@@ -225,12 +225,15 @@ describe('a configuration being provisioned', () => {
     const batch = await provisioningBatch(vendorCtx, fresh.id, { limit: 1000 });
     expect(batch.remaining).toBeGreaterThan(0);
     const tenantAItems = batch.items.filter((item) => item.tenantId === 'tenant-aws');
+    const revsBefore = await handle.db.select().from(tenantSnapshotRevs);
     await storeProvisionedCopies(vendorCtx, fresh.id, {
       copies: tenantAItems.map((item) => {
         const context = tenantConfigContext(item.kind, vendorCtx.scope.orgId, item.tenantId, item.configId, item.version);
         return { kind: item.kind, configId: item.configId, version: item.version, blob: seal(open(item.vendorCopy, keys.vendor.privateKey, context), Buffer.from(fresh.publicKey, 'base64url'), context) };
       }),
     });
+    // Other configurations' sections did not change: no tenant revision moved.
+    expect(await handle.db.select().from(tenantSnapshotRevs)).toEqual(revsBefore);
     const after = await (await getSnapshot(fresh.brokerToken)).json();
     expect(after.tenants.map((tenant: { tenantId: string }) => tenant.tenantId)).toEqual(['tenant-aws']);
     expect(after.tenants[0].kmsConfigs.length).toBeGreaterThan(0);

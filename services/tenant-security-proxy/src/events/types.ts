@@ -87,15 +87,22 @@ export function eventJson(e: SecurityEventRecord, prefix = ''): string {
   return json + '}';
 }
 
-let lastMillis = -1;
-let lastIso = '';
-/** Events arrive thousands per millisecond-tick: reuse the last formatted time when the millisecond is the same. */
+let lastSecond = -1;
+let secondPrefix = '';
+/**
+ * ISO 8601 UTC time of an event. Thousands of events share each second: the `YYYY-MM-DDTHH:MM:SS.` part is
+ * formatted once per second and the milliseconds appended, which is what Date#toISOString gives for years 0–9999.
+ */
 function isoTime(millis: number): string {
-  if (millis !== lastMillis) {
-    lastIso = new Date(millis).toISOString();
-    lastMillis = millis;
+  // Years from 10000 on use the extended six-digit form: no shortcut there.
+  if (millis >= 253402300800000) return new Date(millis).toISOString();
+  const second = Math.floor(millis / 1000);
+  if (second !== lastSecond) {
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    lastSecond = second;
   }
-  return lastIso;
+  const ms = millis - second * 1000;
+  return secondPrefix + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z';
 }
 
 // The items of one batch request (and the wrap and its event of one request) share their metadata objects:

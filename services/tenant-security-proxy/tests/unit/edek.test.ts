@@ -94,7 +94,7 @@ test('the direct event serialisation equals JSON.stringify of the event document
       fc.record({
         tenantId: fc.string(),
         event: fc.string(),
-        timestampMillis: fc.integer({ min: 0, max: 4e12 }),
+        timestampMillis: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.integer({ min: 0, max: 8.64e15 })),
         source: fc.constantFrom('proxy' as const, 'application' as const),
         iclFields: fc.dictionary(fc.string(), fc.option(fc.string(), { nil: undefined })),
         customFields: fc.dictionary(fc.string(), fc.string()),

@@ -7,6 +7,7 @@ import { appendAudit } from './audit';
 import { actorOf, type ScopedContext } from './context';
 import { createInvitationRow, invitationLink, revokeOutstanding } from './invitations';
 import { sendMail } from './mail';
+import { bumpTenantRevs, bumpVendorSnapshots, notifyVendorChanged } from './snapshot-versions';
 
 export type Tenant = typeof tenants.$inferSelect;
 
@@ -75,7 +76,7 @@ export async function inviteTenant(ctx: ScopedContext, rawInput: unknown): Promi
   if (!parsed.success) throw new BrokerError('INVALID_INPUT', 'Check the highlighted fields', fieldErrorsOf(parsed.error));
   const input = parsed.data;
   const { scope, meta } = ctx;
-  const { tenant, token } = await ctx.db.transaction(async (tx) => {
+  const { tenant, token, leftSnapshots } = await ctx.db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: tenants.id })
       .from(tenants)
@@ -122,7 +123,7 @@ async function changeTenant(
 ): Promise<Tenant> {
   requireVendor(ctx);
   const { scope, meta } = ctx;
-  const { tenant, token } = await ctx.db.transaction(async (tx) => {
+  const { tenant, token, leftSnapshots } = await ctx.db.transaction(async (tx) => {
     const current = await lockOwnTenant(tx, ctx, tenantId);
     if (!allowedFrom.includes(current.status)) {
       throw new BrokerError('CONFLICT', `Not possible while the tenant is ${current.status}`);
@@ -152,8 +153,15 @@ async function changeTenant(
       details: { vendorTenantId: current.vendorTenantId, from: current.status, to: next },
       meta,
     });
-    return { tenant: updated!, token: invitation?.token };
+    // Only active tenants are in proxy snapshots: leaving that state must reach the proxies within seconds.
+    const leftSnapshots = current.status === 'active' && next !== 'active';
+    if (leftSnapshots) {
+      await bumpTenantRevs(tx, [current.id]);
+      await bumpVendorSnapshots(tx, scope.orgId);
+    }
+    return { tenant: updated!, token: invitation?.token, leftSnapshots };
   });
+  if (leftSnapshots) notifyVendorChanged(scope.orgId);
   if (token) await mailTenantInvitation(ctx, tenant, token);
   return tenant;
 }

@@ -10,6 +10,7 @@ import { open, seal } from '@opencmk/crypto';
 import { tenantConfigContext } from '@/lib/browser-sealing';
 import { forgetBuiltSnapshots, resetProxyApiState, settleSnapshotAudits } from '@/lib/server/proxy-api';
 import { queueCheck, setTenantConfigStatus } from '@/lib/server/tenant-configs';
+import { archiveTenant, listTenants } from '@/lib/server/tenants';
 import type { ScopedContext } from '@/lib/server/context';
 import { createTestDatabase } from '../helpers/database';
 import { newVendor, scoped, type TestAdmin } from '../helpers/fixtures';
@@ -296,5 +297,24 @@ describe('over real HTTP', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('an archived tenant', () => {
+  it('leaves every snapshot at once: the waiting long-poll wakes and the tenant is gone', async () => {
+    const first = await getSnapshot(proxy.brokerToken);
+    const etag = first.headers.get('etag')!;
+    expect((await first.json()).tenants.map((tenant: { tenantId: string }) => tenant.tenantId)).toContain('tenant-b');
+    const waiting = getSnapshot(proxy.brokerToken, '?wait=20', { 'if-none-match': etag });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const changedAt = Date.now();
+    const [tenantB] = await listTenants(vendorCtx, { q: 'tenant-b' });
+    await archiveTenant(vendorCtx, tenantB!.id);
+    const woke = await waiting;
+    expect(Date.now() - changedAt).toBeLessThan(1000);
+    expect(woke.status).toBe(200);
+    const tenantIds = (await woke.json()).tenants.map((tenant: { tenantId: string }) => tenant.tenantId);
+    expect(tenantIds).not.toContain('tenant-b');
+    expect(tenantIds).toContain('tenant-aws');
   });
 });

@@ -76,7 +76,7 @@ export async function inviteTenant(ctx: ScopedContext, rawInput: unknown): Promi
   if (!parsed.success) throw new BrokerError('INVALID_INPUT', 'Check the highlighted fields', fieldErrorsOf(parsed.error));
   const input = parsed.data;
   const { scope, meta } = ctx;
-  const { tenant, token, leftSnapshots } = await ctx.db.transaction(async (tx) => {
+  const { tenant, token } = await ctx.db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: tenants.id })
       .from(tenants)

@@ -315,66 +315,64 @@ export class TenantSecurityClient {
     documentList: PlaintextDocumentWithEdekCollection,
     metadata: DocumentMetadata,
     options?: CallOptions,
-  ): Promise<BatchResult<EncryptedDocumentWithEdek>> => {
-    const body = requireMetadata(metadata, 'DocumentMetadata');
-    const callOptions = parseCallOptions(options);
-    const documents = requireCollection(documentList, 'documentList');
-    const documentIds = Object.keys(documents);
-    if (documentIds.length === 0) return emptyBatch();
-    const edeks: Record<string, string> = {};
-    for (const documentId of documentIds)
-      setOwn(
-        edeks,
-        documentId,
-        requireEntryWithEdek<PlaintextDocumentWithEdek>(documents[documentId], documentId, 'plaintextDocument').edek,
-      );
-    const batch = await this.transport.post(
-      'document/batch-unwrap',
-      { ...body, edeks },
-      batchUnwrapResponse,
-      callOptions,
+  ): Promise<BatchResult<EncryptedDocumentWithEdek>> =>
+    this.withBatchUnwrappedKeys<PlaintextDocumentWithEdek, EncryptedDocumentWithEdek>(
+      documentList,
+      metadata,
+      options,
+      'plaintextDocument',
+      (document, dek, tenantId) => ({
+        edek: document.edek,
+        encryptedDocument: encryptDocumentFields(document.plaintextDocument, dek, tenantId),
+      }),
     );
-    return perDocument(documentIds, batch, (documentId, key) => ({
-      edek: edeks[documentId]!,
-      encryptedDocument: encryptDocumentFields(
-        (documents[documentId] as PlaintextDocumentWithEdek).plaintextDocument,
-        dekFromProxy(key.dek),
-        body.tenantId,
-      ),
-    }));
-  };
 
   decryptDocumentBatch = async (
     documentList: EncryptedDocumentWithEdekCollection,
     metadata: DocumentMetadata,
     options?: CallOptions,
-  ): Promise<BatchResult<PlaintextDocumentWithEdek>> => {
+  ): Promise<BatchResult<PlaintextDocumentWithEdek>> =>
+    this.withBatchUnwrappedKeys<EncryptedDocumentWithEdek, PlaintextDocumentWithEdek>(
+      documentList,
+      metadata,
+      options,
+      'encryptedDocument',
+      (document, dek) => ({
+        edek: document.edek,
+        plaintextDocument: decryptDocumentFields(document.encryptedDocument, dek),
+      }),
+    );
+
+  /** One batch-unwrap call for every document's EDEK; `work` runs per document whose key came back. */
+  private async withBatchUnwrappedKeys<In extends { edek: string }, Out>(
+    documentList: unknown,
+    metadata: DocumentMetadata,
+    options: CallOptions | undefined,
+    documentKey: string,
+    work: (document: In, dek: Buffer, tenantId: string) => Out,
+  ): Promise<BatchResult<Out>> {
     const body = requireMetadata(metadata, 'DocumentMetadata');
     const callOptions = parseCallOptions(options);
     const documents = requireCollection(documentList, 'documentList');
     const documentIds = Object.keys(documents);
     if (documentIds.length === 0) return emptyBatch();
+    const entries: Record<string, In> = {};
     const edeks: Record<string, string> = {};
-    for (const documentId of documentIds)
-      setOwn(
-        edeks,
-        documentId,
-        requireEntryWithEdek<EncryptedDocumentWithEdek>(documents[documentId], documentId, 'encryptedDocument').edek,
-      );
+    for (const documentId of documentIds) {
+      const entry = requireEntryWithEdek<In>(documents[documentId], documentId, documentKey);
+      setOwn(entries, documentId, entry);
+      setOwn(edeks, documentId, entry.edek);
+    }
     const batch = await this.transport.post(
       'document/batch-unwrap',
       { ...body, edeks },
       batchUnwrapResponse,
       callOptions,
     );
-    return perDocument(documentIds, batch, (documentId, key) => ({
-      edek: edeks[documentId]!,
-      plaintextDocument: decryptDocumentFields(
-        (documents[documentId] as EncryptedDocumentWithEdek).encryptedDocument,
-        dekFromProxy(key.dek),
-      ),
-    }));
-  };
+    return perDocument(documentIds, batch, (documentId, key) =>
+      work(entries[documentId]!, dekFromProxy(key.dek), body.tenantId),
+    );
+  }
 
   /** Re-wraps a document's key for `newTenantId` (which may be the same tenant: re-wrap under its current primary KMS). */
   rekeyEdek = async (

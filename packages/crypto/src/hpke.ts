@@ -31,7 +31,7 @@ export const AEAD_AES_256_GCM = 0x0002;
 export const AEAD_CHACHA20_POLY1305 = 0x0003;
 /** AEAD id of the export-only mode: no encryption, only the secret export interface. */
 export const AEAD_EXPORT_ONLY = 0xffff;
-/** Mode ids (RFC 9180 §5, Table 1). Auth modes are not implemented. */
+/** Mode ids (RFC 9180 §5, Table 1). The auth modes (2, 3) are out of scope: OpenCMK seals anonymously. */
 export const MODE_BASE = 0x00;
 /** PSK mode id. */
 export const MODE_PSK = 0x01;

@@ -2,7 +2,7 @@ import 'server-only';
 import { asc, desc, inArray } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { auditEvents, organizations } from '@/db/schema';
-import { canonicalJson, GENESIS_HASH, hashAuditEntry, type AuditInput } from './audit';
+import { auditEntryFields, hashAuditEntry, type AuditInput } from './audit';
 
 /**
  * Appends entries to many organizations' chains in one transaction (a proxy fetching a snapshot concerns thousands of
@@ -28,22 +28,7 @@ export async function appendAuditBatch(db: Db, inputs: AuditInput[]): Promise<nu
     const occurredAt = new Date();
     const values = inputs.map((input) => {
       const head = heads.get(input.orgId);
-      const fields = {
-        orgId: input.orgId,
-        seq: (head?.seq ?? 0) + 1,
-        occurredAt,
-        actorType: input.actor.type,
-        actorId: input.actor.id,
-        actorLabel: input.actor.label,
-        action: input.action,
-        targetType: input.targetType ?? null,
-        targetId: input.targetId ?? null,
-        tenantId: input.tenantId ?? null,
-        details: JSON.parse(canonicalJson(input.details ?? {})) as Record<string, unknown>,
-        ip: input.meta.ip?.slice(0, 100) ?? null,
-        userAgent: input.meta.userAgent?.slice(0, 500) ?? null,
-        prevHash: head?.hash ?? GENESIS_HASH,
-      };
+      const fields = auditEntryFields(input, head, occurredAt);
       const hash = hashAuditEntry(fields);
       heads.set(input.orgId, { seq: fields.seq, hash });
       return { ...fields, hash };

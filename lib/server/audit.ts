@@ -76,6 +76,33 @@ export function hashAuditEntry(entry: HashedFields): string {
 }
 
 /**
+ * The hashed fields of the next entry in an organization's chain, after `head` (its last entry, if any). The one
+ * place that decides what an entry stores, for single appends and batches alike, so their hashes cannot drift apart.
+ */
+export function auditEntryFields(
+  input: AuditInput,
+  head: { seq: number; hash: string } | undefined,
+  occurredAt: Date,
+): HashedFields {
+  return {
+    orgId: input.orgId,
+    seq: (head?.seq ?? 0) + 1,
+    occurredAt,
+    actorType: input.actor.type,
+    actorId: input.actor.id,
+    actorLabel: input.actor.label,
+    action: input.action,
+    targetType: input.targetType ?? null,
+    targetId: input.targetId ?? null,
+    tenantId: input.tenantId ?? null,
+    details: JSON.parse(canonicalJson(input.details ?? {})) as Record<string, unknown>,
+    ip: input.meta.ip?.slice(0, 100) ?? null,
+    userAgent: input.meta.userAgent?.slice(0, 500) ?? null,
+    prevHash: head?.hash ?? GENESIS_HASH,
+  };
+}
+
+/**
  * Appends one entry to an organization's chain. The organization row is locked for the transaction so concurrent
  * appends (other requests, other broker instances) line up one after another.
  */
@@ -95,22 +122,7 @@ export async function appendAudit(db: Db, input: AuditInput): Promise<AuditEvent
       .limit(1);
     // Millisecond precision survives the round trip through timestamptz exactly, so verification sees this value.
     const occurredAt = new Date();
-    const fields: HashedFields = {
-      orgId: input.orgId,
-      seq: (last?.seq ?? 0) + 1,
-      occurredAt,
-      actorType: input.actor.type,
-      actorId: input.actor.id,
-      actorLabel: input.actor.label,
-      action: input.action,
-      targetType: input.targetType ?? null,
-      targetId: input.targetId ?? null,
-      tenantId: input.tenantId ?? null,
-      details: JSON.parse(canonicalJson(input.details ?? {})) as Record<string, unknown>,
-      ip: input.meta.ip?.slice(0, 100) ?? null,
-      userAgent: input.meta.userAgent?.slice(0, 500) ?? null,
-      prevHash: last?.hash ?? GENESIS_HASH,
-    };
+    const fields = auditEntryFields(input, last, occurredAt);
     const [row] = await tx
       .insert(auditEvents)
       .values({ ...fields, hash: hashAuditEntry(fields) })

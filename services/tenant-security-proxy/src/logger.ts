@@ -1,9 +1,10 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { sharedStdout } from './stdout-stream.js';
 
 export type { Logger };
 
 /**
- * JSON logs. Secrets never reach a log call by design (configs, keys and DEKs are never passed to the logger); the
+ * JSON logs, by default to the shared non-blocking stdout (a slow log reader never stalls a request). Secrets never reach a log call by design (configs, keys and DEKs are never passed to the logger); the
  * redaction list is a second line of defence for fields that carry them in request or config objects.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
@@ -29,6 +30,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    destination,
+    destination ?? sharedStdout().destination,
   );
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, parseEnvFile } from './config.js';
 import { createLogger } from './logger.js';
 import { startProxy } from './proxy.js';
+import { sharedStdout } from './stdout-stream.js';
 
 /**
  * `node dist/main.js [--env-file <path>]`: configuration from the environment, optionally merged over a `.env`
@@ -30,13 +31,20 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     logger.info({ signal }, 'signal received');
-    proxy.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ reason: (error as Error).message }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // stdout is written asynchronously: what is still buffered (logs, stdout events) goes out before exit.
+    proxy
+      .stop()
+      .then(
+        () => 0,
+        (error: unknown) => {
+          logger.error({ reason: (error as Error).message }, 'shutdown failed');
+          return 1;
+        },
+      )
+      .then(async (code) => {
+        await sharedStdout().drain(2000);
+        process.exit(code);
+      });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -47,6 +55,7 @@ main().catch((error: unknown) => {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
+  sharedStdout().flushSync();
   process.stderr.write(`tenant security proxy failed to start: ${(error as Error).message}\n`);
   process.exit(1);
 });

@@ -11,12 +11,13 @@ import { KmsAdapterRegistry } from './kms/registry.js';
 import { LeaseManager } from './leases.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProxyMetrics } from './metrics.js';
+import { sharedStdout } from './stdout-stream.js';
 import { TenantStore } from './tenant-store.js';
 
 export interface StartProxyOptions {
   logger?: Logger;
-  /** Where stdout security events go (default: process.stdout). */
-  stdoutWrite?: (text: string) => void;
+  /** Where stdout security events go (default: the shared non-blocking stdout); false means the text was dropped. */
+  stdoutWrite?: (text: string) => boolean;
 }
 
 export interface RunningProxy {
@@ -56,7 +57,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     metrics,
     logger,
     config.kmsExtraCa,
-    options.stdoutWrite ?? ((text) => process.stdout.write(text)),
+    options.stdoutWrite ?? ((text) => sharedStdout().write(text)),
   );
   const keys = new KeyService(store, leases, pipeline);
   const api = new ApiServer({

@@ -35,7 +35,7 @@ export class EventPipeline implements EventRecorder {
     private readonly metrics: ProxyMetrics,
     private readonly logger: Logger,
     extraCa: string | undefined,
-    stdoutWrite: (text: string) => void,
+    stdoutWrite: (text: string) => boolean,
   ) {
     this.stdoutSink = new StdoutSink(stdoutWrite);
     this.poster = new HttpPoster(extraCa, 10_000);

@@ -22,11 +22,12 @@ export interface EventSink {
 /** Tenants without a logging config: one JSON line per event on stdout, in one write per batch. */
 export class StdoutSink implements EventSink {
   readonly kind = 'stdout' as const;
-  constructor(private readonly write: (text: string) => void) {}
+  constructor(private readonly write: (text: string) => boolean) {}
   deliver(events: QueuedEvent[]): Promise<void> {
     let text = '';
     for (const event of events) text += '{"type":"security_event",' + event.json.slice(1) + '\n';
-    this.write(text);
+    // Not retried: a backlog that is full now will not have drained by the next attempt's few hundred ms.
+    if (!this.write(text)) return Promise.reject(new SinkError('stdout backlog full: events dropped', false));
     return Promise.resolve();
   }
 }

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { StdoutStream } from '../../src/stdout-stream.js';
+import { StdoutSink, SinkError } from '../../src/events/sinks.js';
+import { queuedEvent } from '../../src/events/types.js';
+
+/**
+ * A reader on the far end of a pipe that starts reading only after `delayMs` and reports how many bytes it got.
+ * Its stdin is the pipe the stream under test writes to.
+ */
+function slowReader(delayMs: number) {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `let n = 0; setTimeout(() => { process.stdin.on('data', (c) => (n += c.length)); process.stdin.on('end', () => process.stdout.write(String(n))); }, ${delayMs});`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const received = new Promise<number>((resolve) => child.once('exit', () => resolve(Number(out))));
+  const fd = (child.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+  return { child, fd, received };
+}
+
+describe('StdoutStream', () => {
+  it('returns at once while nobody reads, drops past its backlog, and delivers everything it accepted', async () => {
+    const reader = slowReader(300);
+    const stream = new StdoutStream(reader.fd, 256 * 1024);
+    const line = `${'x'.repeat(1023)}\n`;
+    let accepted = 0;
+    let dropped = 0;
+    const started = performance.now();
+    for (let i = 0; i < 2048; i++) {
+      if (stream.write(line)) accepted += line.length;
+      else dropped++;
+    }
+    // 2 MiB offered to a pipe that holds 64 KiB and a reader that is asleep: a blocking write would wait 300 ms.
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(dropped).toBeGreaterThan(0);
+    expect(accepted).toBeGreaterThanOrEqual(256 * 1024 - line.length);
+    expect(stream.pendingBytes).toBe(accepted);
+    expect(await stream.drain(10_000)).toBe(true);
+    reader.child.stdin.end();
+    expect(await reader.received).toBe(accepted);
+  });
+
+  it('answers false instead of throwing once the reader is gone', async () => {
+    const reader = slowReader(0);
+    const stream = new StdoutStream(reader.fd, 1024 * 1024);
+    reader.child.kill('SIGKILL');
+    await reader.received;
+    let result = true;
+    for (let i = 0; i < 50 && result; i++) {
+      result = stream.write('after the reader died\n');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(result).toBe(false);
+    expect(() => stream.flushSync()).not.toThrow();
+  });
+});
+
+describe('StdoutSink', () => {
+  const event = queuedEvent({
+    tenantId: 't1',
+    event: 'KMS_WRAP',
+    timestampMillis: Date.UTC(2026, 10, 22, 12, 0, 0, 7),
+    source: 'proxy',
+    iclFields: { requestingId: 'r1' },
+    customFields: {},
+    kmsConfigId: 3,
+    leased: true,
+    code: 0,
+  });
+
+  it('writes one JSON line per event in one write', async () => {
+    const writes: string[] = [];
+    await new StdoutSink((text) => (writes.push(text), true)).deliver([event, event]);
+    expect(writes).toHaveLength(1);
+    const lines = writes[0]!.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ type: 'security_event', tenantId: 't1', event: 'KMS_WRAP', kmsConfigId: 3 });
+    expect(lines[0]!.timestamp).toBe('2026-11-22T12:00:00.007Z');
+  });
+
+  it('reports a full backlog as a non-retryable sink error, so the pipeline counts the events as dropped', async () => {
+    const failure = await new StdoutSink(() => false).deliver([event]).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SinkError);
+    expect((failure as SinkError).retryable).toBe(false);
+  });
+});

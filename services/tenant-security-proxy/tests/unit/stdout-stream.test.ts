@@ -77,7 +77,10 @@ describe('StdoutSink', () => {
     const writes: string[] = [];
     await new StdoutSink((text) => (writes.push(text), true)).deliver([event, event]);
     expect(writes).toHaveLength(1);
-    const lines = writes[0]!.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = writes[0]!
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ type: 'security_event', tenantId: 't1', event: 'KMS_WRAP', kmsConfigId: 3 });
     expect(lines[0]!.timestamp).toBe('2026-11-22T12:00:00.007Z');

@@ -1,6 +1,8 @@
 /**
- * The one place the tests choose their broker. Today: the contract-exact test server (test-broker.ts). When the
- * Next.js broker's proxy API can be started from a test (with PGlite), replace this function's body.
+ * The one place these tests choose their broker: the contract-exact test server (test-broker.ts), which lets a test
+ * set any snapshot (10,000 tenants, broker down, arbitrary statuses) in a line. The same proxy runs against the
+ * broker's own route handlers and database in the root suite tests/integration/proxy-with-broker.test.ts, and
+ * against the whole Next.js broker in tests/system.
  */
 export {
   startTestBroker as startBroker,

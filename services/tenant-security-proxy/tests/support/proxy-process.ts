@@ -24,18 +24,20 @@ export interface ProxyProcess {
  * the one-command stack runs `node dist/main.js`: configuration from the environment only.
  */
 export async function spawnProxy(env: Record<string, string>, timeoutMs = 20_000): Promise<ProxyProcess> {
+  const childEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    // Never let an SDK's default chain probe instance metadata (link-local addresses are off-limits here).
+    AWS_EC2_METADATA_DISABLED: 'true',
+    METADATA_SERVER_DETECTION: 'none',
+    ...env,
+    // The harness reads the start line (ports) and security events from stdout.
+    LOG_LEVEL: 'info',
+  };
+  // (Typed loosely: the broker's tests, which also start the proxy, see Next.js's stricter ProcessEnv.)
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROXY_DIR, 'src', 'main.ts')], {
     cwd: PROXY_DIR,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      // Never let an SDK's default chain probe instance metadata (link-local addresses are off-limits here).
-      AWS_EC2_METADATA_DISABLED: 'true',
-      METADATA_SERVER_DETECTION: 'none',
-      ...env,
-      // The harness reads the start line (ports) and security events from stdout.
-      LOG_LEVEL: 'info',
-    },
+    env: childEnv as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];

@@ -1,8 +1,10 @@
+import { Agent as HttpsAgent } from 'node:https';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { KmsError } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { callWithPolicy, describe, isAbortError, isNetworkError } from './retry.js';
 import type { SharedClients } from './shared-clients.js';
+import { caBundle } from './tls.js';
 import type { GcpKmsConfig, KmsAdapter, KmsCallObserver, KmsCallPolicy, KmsContext } from './types.js';
 
 type Int64Like = number | string | { value?: number | string | { toString(): string } | null } | null | undefined;
@@ -12,7 +14,6 @@ type Int64Like = number | string | { value?: number | string | { toString(): str
  * against cloudkms.googleapis.com:443 and with private endpoints). gax's REST retries do not work on the Node 20
  * line (kms-emulation.md §3.6), so SDK retries are off and callWithPolicy retries.
  * Credentials: the tenant's service-account key, or the vendor's Application Default Credentials.
- * Note: the REST transport uses its own https agent, so KMS_EXTRA_CA_FILE reaches it only through NODE_EXTRA_CA_CERTS.
  */
 export class GcpKmsAdapter implements KmsAdapter {
   readonly provider = 'gcp' as const;
@@ -32,6 +33,7 @@ export class GcpKmsAdapter implements KmsAdapter {
       config.serviceAccountKey?.private_key ?? null,
       config.endpoint ?? null,
     ];
+    let agent: HttpsAgent | undefined;
     this.client = shared.get(
       'gcp',
       identity,
@@ -49,9 +51,14 @@ export class GcpKmsAdapter implements KmsAdapter {
           options.port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
           (options as { protocol?: string }).protocol = url.protocol.replace(':', '');
         }
-        return new KeyManagementServiceClient(options);
+        const client = new KeyManagementServiceClient(options);
+        if (policy.extraCa) agent = trustExtraCa(client, policy.extraCa);
+        return client;
       },
-      (client) => client.close(),
+      async (client) => {
+        await client.close();
+        agent?.destroy();
+      },
     );
   }
 
@@ -100,6 +107,20 @@ export class GcpKmsAdapter implements KmsAdapter {
       return plaintext;
     });
   }
+}
+
+/**
+ * KMS_EXTRA_CA_FILE for the REST transport. gax's fallback stub hands every request its own module-wide https.Agent
+ * (system CAs only), so there is no client option for a CA; every request does pass through the client's GoogleAuth
+ * `fetch`, which is where the agent is swapped for one that also trusts the extra CA. Only https requests change.
+ */
+function trustExtraCa(client: KeyManagementServiceClient, extraCa: string): HttpsAgent {
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 64, ca: caBundle(extraCa) });
+  type Fetch = (url: string | URL, init?: Record<string, unknown>) => Promise<unknown>;
+  const auth = client.auth as unknown as { fetch: Fetch };
+  const fetch = auth.fetch.bind(auth);
+  auth.fetch = (url, init) => fetch(url, String(url).startsWith('https:') ? { ...init, agent } : init);
+  return agent;
 }
 
 /** A canonical, unambiguous serialisation of the context (length-safe JSON with fixed key order). */

@@ -178,3 +178,13 @@ test('multi-config tenant: wraps with the primary and unwraps its EDEKs', async 
   const decrypted = await client.decryptDocument(encrypted, meta('multi'));
   expect(decrypted.plaintextDocument.f!.toString()).toBe('multi');
 });
+
+test('GCP over https to an endpoint that only KMS_EXTRA_CA_FILE trusts (no NODE_EXTRA_CA_CERTS)', async () => {
+  expect(world.proxyEnv.KMS_EXTRA_CA_FILE).toBeDefined();
+  expect(world.proxyEnv.NODE_EXTRA_CA_CERTS).toBeUndefined();
+  const calls = world.emulators.gcp.log.count({ operation: 'encrypt' });
+  const encrypted = await client.encryptDocument({ f: Buffer.from('private endpoint') }, meta('gcp-https'));
+  const decrypted = await client.decryptDocument(encrypted, meta('gcp-https'));
+  expect(decrypted.plaintextDocument.f!.toString()).toBe('private endpoint');
+  expect(world.emulators.gcp.log.count({ operation: 'encrypt' })).toBe(calls + 1);
+});

@@ -13,6 +13,7 @@ import { startBroker, type BrokerHandle, type KmsConfigSpec } from './broker.js'
  * - `azure-leased`: the tenant's app client id + secret, leasing on
  * - `azure-direct`: vendor identity (AZURE_CLIENT_ID / AZURE_CLIENT_SECRET), leasing off
  * - `multi`       : AWS primary (leased) + GCP active + a disabled config; `no-primary`: only an active config.
+ * - `gcp-https`   : the tenant's service-account key, over https to an endpoint only KMS_EXTRA_CA_FILE trusts.
  */
 export interface World {
   emulators: Emulators;
@@ -49,13 +50,13 @@ export async function startWorld(): Promise<World> {
       ? { accessKeyId: demo.aws.tenantUser.accessKeyId, secretAccessKey: demo.aws.tenantUser.secretAccessKey }
       : { roleArn: demo.aws.role.arn, externalId: demo.aws.role.externalId }),
   });
-  const gcp = (withKey: boolean) => ({
+  const gcp = (withKey: boolean, endpoint = demo.gcp.httpEndpoint) => ({
     provider: 'gcp',
     project: demo.gcp.project,
     location: demo.gcp.location,
     keyRing: demo.gcp.keyRing,
     key: demo.gcp.key,
-    endpoint: demo.gcp.httpEndpoint,
+    endpoint,
     ...(withKey ? { serviceAccountKey: demo.gcp.serviceAccountKey } : {}),
   });
   const azure = (withSecret: boolean) => ({
@@ -81,6 +82,18 @@ export async function startWorld(): Promise<World> {
       { id: 401, provider: 'aws', status: 'primary', leasingAllowed: true, payload: aws(true) },
       { id: 402, provider: 'gcp', status: 'active', leasingAllowed: false, payload: gcp(true) },
       { id: 403, provider: 'aws', status: 'disabled', leasingAllowed: true, payload: aws(true) },
+    ],
+  });
+  broker.setTenant({
+    tenantId: 'gcp-https',
+    kmsConfigs: [
+      {
+        id: 203,
+        provider: 'gcp',
+        status: 'primary',
+        leasingAllowed: false,
+        payload: gcp(true, emulators.gcp.httpsUrl),
+      },
     ],
   });
   broker.setTenant({

@@ -300,6 +300,17 @@ describe('AWS KMS through @aws-sdk/client-kms', () => {
     expect(ms).toBeLessThan(2000);
   });
 
+  test('account fault: 403 OptInRequired, not retried', async () => {
+    const client = kms({ accessKeyId: tenantUser.accessKeyId, secretAccessKey: tenantUser.secretAccessKey }, 3);
+    emu.aws.faults.failAlways('account');
+    const error = await expectRejection(
+      client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })),
+    );
+    expect(error.name).toBe('OptInRequired');
+    expect(error.$metadata.httpStatusCode).toBe(403);
+    expect(error.$metadata.attempts).toBe(1);
+  });
+
   test('5xx then success: KMSInternalException and a reset socket are retried', async () => {
     const client = kms({ accessKeyId: tenantUser.accessKeyId, secretAccessKey: tenantUser.secretAccessKey });
     emu.aws.faults.failNext(1, 'internal');

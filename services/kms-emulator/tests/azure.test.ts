@@ -181,6 +181,11 @@ describe('Azure Key Vault through @azure/keyvault-keys and @azure/identity', () 
     expect(vault.log.entries({ operation: 'wrapKey' }).map((entry) => entry.outcome)).toEqual(['reset', 'answered']);
   });
 
+  test('account faults are refused: Key Vault documents no data-plane error for them', () => {
+    expect(() => vault.faults.failAlways('account')).toThrow(/not emulated for Key Vault/);
+    expect(vault.faults.list()).toEqual([]);
+  });
+
   test('hang leads to a client timeout through abortSignal', async () => {
     const client = crypto(kek.kid);
     await client.wrapKey('RSA-OAEP-256', dek);

@@ -190,6 +190,16 @@ describe('Google Cloud KMS through @google-cloud/kms (REST fallback)', () => {
     await expect(client.encrypt({ name: keyName, plaintext: Buffer.from('x') })).resolves.toBeDefined();
   });
 
+  test('account fault: 403 PERMISSION_DENIED with the SERVICE_DISABLED ErrorInfo, as for a project with the API off', async () => {
+    const client = kms();
+    emu.gcp.faults.failNext(1, 'account', { match: { operation: 'encrypt' } });
+    const error = await expectRejection(client.encrypt({ name: keyName, plaintext: Buffer.from('x') }));
+    expect(rpcStatus(error)).toMatchObject({ httpStatus: 403, status: 'PERMISSION_DENIED' });
+    expect(JSON.parse(error.message).error.details).toEqual([
+      expect.objectContaining({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED' }),
+    ]);
+  });
+
   test('persistent throttle: every call fails fast with RESOURCE_EXHAUSTED', async () => {
     const client = kms();
     emu.gcp.faults.failAlways('throttle', { retryAfterMs: 2000 });

@@ -760,6 +760,13 @@ function kmsFaultError(kind: FaultErrorKind): KmsErrorShape {
         type: 'DependencyTimeoutException',
         message: 'The system timed out while trying to fulfill the request.',
       };
+    case 'account':
+      // The common AWS error for an account not signed up for the service.
+      return {
+        status: 403,
+        type: 'OptInRequired',
+        message: 'The AWS Access Key Id needs a subscription for the service',
+      };
   }
 }
 
@@ -776,6 +783,13 @@ function stsFaultError(kind: FaultErrorKind): { status: number; code: string; me
     case 'unavailable':
     case 'timeout':
       return { status: 503, code: 'ServiceUnavailable', message: 'Service is unable to handle request.' };
+    case 'account':
+      return {
+        status: 403,
+        code: 'RegionDisabledException',
+        message:
+          'STS is not activated in this region for account. Your account administrator can activate STS in this region using the IAM Console.',
+      };
   }
 }
 

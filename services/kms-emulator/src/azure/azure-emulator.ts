@@ -88,7 +88,9 @@ export interface AzureKeyInfo {
 }
 
 export class AzureVaultEmulator {
-  readonly faults = new FaultInjector();
+  readonly faults = new FaultInjector({
+    account: 'is not emulated for Key Vault: Azure documents no data-plane error for a disabled subscription',
+  });
   readonly log = new RequestLog();
   readonly directory: EntraDirectory;
   readonly tenantId: string;
@@ -655,5 +657,7 @@ function vaultFaultError(kind: FaultErrorKind, retryAfterMs: number | undefined)
         'GatewayTimeout',
         'The gateway did not receive a response within the specified time.',
       );
+    case 'account':
+      throw new Error('unreachable: the Azure fault injector refuses account faults');
   }
 }

@@ -6,7 +6,8 @@
 import { EmulatorError } from './errors.js';
 import { v, type Infer } from './validate.js';
 
-export const faultErrorKinds = ['throttle', 'unavailable', 'internal', 'timeout'] as const;
+/** `account`: the cloud account cannot use the service (not subscribed, region not enabled, API disabled). */
+export const faultErrorKinds = ['throttle', 'unavailable', 'internal', 'timeout', 'account'] as const;
 export type FaultErrorKind = (typeof faultErrorKinds)[number];
 
 const matchSchema = v.optional(
@@ -97,8 +98,13 @@ export class FaultInjector {
   private rules: ActiveRule[] = [];
   private nextId = 1;
 
+  /** `unsupported`: error kinds this emulator has no documented wire shape for; rules using them are refused. */
+  constructor(private readonly unsupported: Partial<Record<FaultErrorKind, string>> = {}) {}
+
   add(input: FaultRuleInput | unknown): number {
     const rule = parseFaultRule(input);
+    const why = rule.type === 'error' ? this.unsupported[rule.error] : undefined;
+    if (why) throw new EmulatorError('INVALID_ARGUMENT', `error: '${(rule as { error: string }).error}' ${why}`);
     const id = this.nextId++;
     this.rules.push({ id, rule, remaining: 'count' in rule && rule.count ? rule.count : Infinity, buckets: new Map() });
     return id;

@@ -528,6 +528,22 @@ function gcpFaultError(kind: FaultErrorKind, retryAfterMs: number | undefined): 
       return new RpcFailure(500, 'INTERNAL', 'Internal error encountered.', headers, details);
     case 'timeout':
       return new RpcFailure(504, 'DEADLINE_EXCEEDED', 'Deadline exceeded.', headers, details);
+    case 'account':
+      // What Google answers when the project has the API disabled (or billing off): 403 with an ErrorInfo reason.
+      return new RpcFailure(
+        403,
+        'PERMISSION_DENIED',
+        'Cloud Key Management Service (KMS) API has not been used in this project before or it is disabled. Enable it by visiting the API Library, then retry.',
+        headers,
+        [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'SERVICE_DISABLED',
+            domain: 'googleapis.com',
+            metadata: { service: 'cloudkms.googleapis.com' },
+          },
+        ],
+      );
   }
 }
 

@@ -318,6 +318,7 @@ export class SinkEmulator {
         retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
       if (kind === 'internal')
         return new SinkFailure(500, { text: 'Internal server error', code: 8 }, 'splunk-8', headers);
+      if (kind === 'account') return new SinkFailure(403, { text: 'Token disabled', code: 1 }, 'splunk-1', headers);
       return new SinkFailure(503, { text: 'Server is busy', code: 9 }, 'splunk-9', headers);
     });
     const text = exchange.body.toString('utf8');
@@ -422,6 +423,13 @@ export class SinkEmulator {
         );
       if (kind === 'internal') return rpc(500, 'INTERNAL', 'Internal error encountered.', headers);
       if (kind === 'timeout') return rpc(504, 'DEADLINE_EXCEEDED', 'Deadline exceeded.', headers);
+      if (kind === 'account')
+        return rpc(
+          403,
+          'PERMISSION_DENIED',
+          'Cloud Logging API has not been used in this project before or it is disabled.',
+          headers,
+        );
       return rpc(503, 'UNAVAILABLE', 'The service is currently unavailable.', headers);
     });
     const ownProject = auth.email.split('@')[1]?.split('.')[0];
@@ -475,7 +483,14 @@ export class SinkEmulator {
     await this.faultsFor(exchange, 'webhook', [id], id, (kind, retryAfterMs) => {
       const headers: Record<string, string> =
         retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
-      const status = kind === 'throttle' ? 429 : kind === 'internal' ? 500 : kind === 'timeout' ? 504 : 503;
+      const statuses: Record<FaultErrorKind, number> = {
+        throttle: 429,
+        internal: 500,
+        timeout: 504,
+        unavailable: 503,
+        account: 403,
+      };
+      const status = statuses[kind];
       return new SinkFailure(status, { error: kind, message: `injected ${kind}` }, `webhook-${status}`, headers);
     });
     const rawBody = exchange.body.toString('utf8');

@@ -139,6 +139,8 @@ function int64(value: Int64Like): number | undefined {
   return Number(typeof raw === 'object' ? raw.toString() : raw);
 }
 
+const ACCOUNT_REASONS = new Set(['SERVICE_DISABLED', 'BILLING_DISABLED', 'CONSUMER_SUSPENDED', 'PROJECT_DELETED']);
+
 const GRPC_STATUS_BY_NAME: Record<string, number> = {
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
@@ -167,17 +169,23 @@ export function classifyGcpError(error: unknown): KmsError {
   }
   let statusName: string | undefined;
   let serviceMessage = message;
+  let reasons: string[] = [];
   try {
-    const parsed = JSON.parse(e?.message ?? '') as { error?: { code?: number; status?: string; message?: string } };
+    const parsed = JSON.parse(e?.message ?? '') as {
+      error?: { code?: number; status?: string; message?: string; details?: { reason?: unknown }[] };
+    };
     statusName = parsed.error?.status;
     httpStatus ??= parsed.error?.code;
     if (parsed.error?.message) serviceMessage = parsed.error.message;
+    reasons = (parsed.error?.details ?? []).map((detail) => String(detail?.reason ?? ''));
   } catch {
     // Not a google.rpc.Status body: classify by status codes alone.
   }
   if (statusName && GRPC_STATUS_BY_NAME[statusName] !== undefined) grpcStatus ??= GRPC_STATUS_BY_NAME[statusName];
   if (isAbortError(error)) return new KmsError('Timeout', serviceMessage);
   if (grpcStatus === 16 || httpStatus === 401) return new KmsError('AuthFailed', serviceMessage);
+  // google.rpc.ErrorInfo reasons for a project that cannot use Cloud KMS at all (https://cloud.google.com/apis/design/errors).
+  if (reasons.some((reason) => ACCOUNT_REASONS.has(reason))) return new KmsError('AccountIssue', serviceMessage);
   if (grpcStatus === 7 || httpStatus === 403) return new KmsError('AccessDenied', serviceMessage);
   if (grpcStatus === 5 || httpStatus === 404) return new KmsError('KeyNotFound', serviceMessage);
   if (grpcStatus === 9) return new KmsError('KeyDisabled', serviceMessage);

@@ -226,7 +226,7 @@ describe('request errors', () => {
   });
 });
 
-describe('KMS failures map to 204-209', () => {
+describe('KMS failures map to 204-210', () => {
   test('206: AWS credentials rejected', async () => {
     expect((await wrap('aws-bad-secret')).json.code).toBe(206);
   });
@@ -266,6 +266,24 @@ describe('KMS failures map to 204-209', () => {
     world.emulators.resetFaults();
     world.emulators.aws.faults.failNext(1, 'throttle');
     expect((await wrap('aws-direct')).status).toBe(200);
+  });
+  test('210: the cloud account cannot use KMS (AWS opt-in required, Cloud KMS API disabled)', async () => {
+    world.emulators.aws.faults.failAlways('account');
+    try {
+      const aws = await wrap('aws-direct');
+      expect(aws.status).toBe(502);
+      expect(aws.json.code).toBe(210);
+    } finally {
+      world.emulators.resetFaults();
+    }
+    world.emulators.gcp.faults.failAlways('account');
+    try {
+      const gcp = await wrap('gcp-direct');
+      expect(gcp.json.code).toBe(210);
+      expect(String(gcp.json.message)).toMatch(/API has not been used/);
+    } finally {
+      world.emulators.resetFaults();
+    }
   });
   test('204: a corrupted Cloud KMS checksum fails the wrap; 205: the KMS rejects a tampered ciphertext', async () => {
     world.emulators.gcp.faults.corruptChecksum({ count: 5 });

@@ -7,7 +7,7 @@
  * world: fixed ports, fixed credentials and fixed key material, generated once and kept in `.demo/` (mode 0600).
  * Test credentials only: nothing here protects real data.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startEmulators, type Emulators } from '@opencmk/kms-emulator';
@@ -163,64 +163,6 @@ export interface DemoWorld {
   admin: { aws: string; gcp: string; azure: string; sinks: string };
 }
 
-/**
- * The emulators keep their key material private and random; the control API lets us fix ids and credentials but not
- * material. Until it does, the saved material is put in place here, and any change of the internals fails loudly
- * instead of silently making old EDEKs undecryptable.
- */
-function replaceKeyMaterial(
-  emulators: Emulators,
-  secrets: WorldSecrets,
-  names: { awsArn: string; gcpKey: string; gcpEmail: string },
-): void {
-  const fail = (what: string): never => {
-    throw new Error(
-      `cannot restore the emulated ${what}: @opencmk/kms-emulator internals changed (scripts/stack/emulated-world.ts)`,
-    );
-  };
-  const awsKey = (emulators.aws as unknown as { keys?: Map<string, { materials?: Buffer[] }> }).keys?.get(names.awsArn);
-  if (!awsKey || !Array.isArray(awsKey.materials) || awsKey.materials.length !== 1) fail('AWS key');
-  awsKey!.materials = [Buffer.from(secrets.aws.keyMaterial, 'base64')];
-
-  const gcpKey = (
-    emulators.gcp as unknown as { keys?: Map<string, { versions?: Map<number, { material?: Buffer }> }> }
-  ).keys?.get(names.gcpKey);
-  const gcpVersion = gcpKey?.versions?.get(1);
-  if (!gcpVersion || !Buffer.isBuffer(gcpVersion.material)) fail('Google Cloud key');
-  gcpVersion!.material = Buffer.from(secrets.gcp.keyMaterial, 'base64');
-
-  const account = (
-    emulators.gcp.identity as unknown as {
-      accounts?: Map<string, { keyId?: string; keyJson?: { private_key_id: string; client_id: string } }>;
-    }
-  ).accounts?.get(names.gcpEmail);
-  if (!account || typeof account.keyId !== 'string' || !account.keyJson) fail('Google service account');
-  // The SDK signs its JWTs with this id as `kid`; the emulator checks it against the registered key.
-  account!.keyId = secrets.gcp.privateKeyId;
-  account!.keyJson!.private_key_id = secrets.gcp.privateKeyId;
-  account!.keyJson!.client_id = secrets.gcp.clientId;
-
-  const vaultKey = (
-    emulators.azure as unknown as {
-      keys?: Map<
-        string,
-        { versions?: { version: string; kty: string; privateKey?: unknown; publicKey?: unknown; created: number }[] }
-      >;
-    }
-  ).keys?.get(WORLD.azure.keyName);
-  const version = vaultKey?.versions?.[0];
-  if (!vaultKey || vaultKey.versions!.length !== 1 || version?.kty !== 'RSA' || !version.privateKey) fail('Azure key');
-  const privateKey = createPrivateKey(secrets.azure.rsaPrivateKeyPem);
-  // EDEKs name the versioned kid, so the version string is part of what must not change.
-  vaultKey!.versions![0] = {
-    version: secrets.azure.keyVersion,
-    kty: 'RSA',
-    privateKey,
-    publicKey: createPublicKey(privateKey),
-    created: version!.created,
-  };
-}
-
 export interface StartedWorld {
   emulators: Emulators;
   world: DemoWorld;
@@ -253,12 +195,17 @@ export async function startEmulatedWorld(
       alias: WORLD.aws.alias,
       description: 'OpenCMK demo tenant key',
       allowedPrincipals: [tenantUser.arn],
+      // Saved material: EDEKs made before a restart still open after it.
+      keyMaterial: [secrets.aws.keyMaterial],
     });
 
     const serviceAccount = gcp.control.api.addServiceAccount({
       projectId: WORLD.gcp.vendorProject,
       accountId: 'opencmk-proxy',
       privateKeyPem: secrets.gcp.privateKeyPem,
+      // The SDK signs its JWTs with this id as `kid`; the emulator checks it against the registered key.
+      privateKeyId: secrets.gcp.privateKeyId,
+      clientId: secrets.gcp.clientId,
     });
     const gcpKey = gcp.control.api.addKey({
       project: WORLD.gcp.tenantProject,
@@ -266,6 +213,7 @@ export async function startEmulatedWorld(
       keyRing: WORLD.gcp.keyRing,
       key: WORLD.gcp.key,
       members: [serviceAccount.client_email],
+      keyMaterial: [secrets.gcp.keyMaterial],
     });
 
     azure.control.api.addApp({
@@ -273,7 +221,12 @@ export async function startEmulatedWorld(
       clientId: secrets.azure.clientId,
       clientSecret: secrets.azure.clientSecret,
     });
-    azure.control.api.addKey({ name: WORLD.azure.keyName, access: [secrets.azure.clientId] });
+    // EDEKs name the versioned kid, so the version string is saved along with the key.
+    azure.control.api.addKey({
+      name: WORLD.azure.keyName,
+      access: [secrets.azure.clientId],
+      versions: [{ version: secrets.azure.keyVersion, privateKeyPem: secrets.azure.rsaPrivateKeyPem }],
+    });
 
     sinks.control.api.addSplunkToken({
       name: WORLD.splunk.tokenName,
@@ -282,11 +235,6 @@ export async function startEmulatedWorld(
     });
     const webhook = sinks.control.api.addWebhook({ id: WORLD.webhook.id, secret: secrets.webhook.secret });
 
-    replaceKeyMaterial(emulators, secrets, {
-      awsArn: awsKey.arn,
-      gcpKey: gcpKey.name,
-      gcpEmail: serviceAccount.client_email,
-    });
     const keyJson = gcp.identity.keyJson(serviceAccount.client_email);
 
     const world: DemoWorld = {

@@ -20,7 +20,7 @@ import { vendorGrantContext, tenantConfigContext } from '@/lib/browser-sealing';
 import { createVendorKey, registerAdminKey } from '@/lib/server/broker-keys';
 import { createVendor } from '@/lib/server/organizations';
 import { requireOrgAdmin } from '@/lib/server/org-scope';
-import { freePort, startProcess } from '../e2e/support/processes';
+import { freePort, startProcess } from '../helpers/processes';
 import { fmt, median, summary } from './bench-stats';
 
 const CONFIGS = Number(process.env.BENCH_PROVISION_CONFIGS ?? 1000);

@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { base64UrlDecode, open, utf8Decode } from '@opencmk/crypto';
 import { generateProxyConfig } from '@/lib/browser-sealing';
-import { freePort, repoRoot, startProcess, type Started } from './support/processes';
+import { freePort, repoRoot, startProcess, type ManagedProcess } from '../helpers/processes';
 
 // Vendor and tenant flows of issue 5 in Debian's Chromium against the production build (scripts/start.mjs, embedded
 // PGlite in a fresh data directory), then the zero-knowledge check: marker strings typed into every secret field
 // must appear in no database row and in no line of the broker's log.
 
-let broker: Started;
+let broker: ManagedProcess;
 let browser: Browser;
 let baseUrl: string;
 let dataDir: string;

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { freePort, repoRoot, startProcess, type Started } from './support/processes';
+import { freePort, repoRoot, startProcess, type ManagedProcess } from '../helpers/processes';
 
 // The broker as users get it: `node scripts/start.mjs` (production build of Next.js, embedded PGlite in a fresh
 // data directory), a real OpenID provider, and Debian's Chromium driven by playwright-core.
 
-let broker: Started;
-let oidc: Started;
+let broker: ManagedProcess;
+let oidc: ManagedProcess;
 let browser: Browser;
 let baseUrl: string;
 let dataDir: string;

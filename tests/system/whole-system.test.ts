@@ -338,6 +338,7 @@ test('flows 1 and 6: a configuration created in the browser serves the tenants f
   // A proxy from that file; the operator sets ports, bind address and the emulators' CA in its environment.
   const [port, healthPort] = [await freePort(), await freePort()];
   const secondProxy = spawnManaged(
+    process.execPath,
     [path.join(repoRoot, 'services', 'tenant-security-proxy', 'dist', 'main.js'), '--env-file', envFile],
     {
       PATH: process.env.PATH,

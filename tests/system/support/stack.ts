@@ -1,65 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { freePort, repoRoot, spawnManaged, type ManagedProcess } from '../../helpers/processes';
 
-/** A port that was free a moment ago (the OS picks it; nothing here uses a fixed port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-export interface ManagedProcess {
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** A child in its own process group, its output kept for failure messages; stop() ends the whole group. */
-export function spawnManaged(args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-200_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        resolve();
-      }
-      setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }, 25_000).unref();
-    });
-  return { child, output: () => output, stop };
-}
+export { freePort, repoRoot, spawnManaged, type ManagedProcess };
 
 export interface StackJson {
   ready: boolean;
@@ -129,17 +75,23 @@ export async function startWholeStack(
     PORT: _port,
     ...inherited
   } = process.env;
-  const managed = spawnManaged([path.join(repoRoot, 'scripts', 'start.mjs'), '--stack'], {
-    ...inherited,
-    PORT: String(brokerPort),
-    HOST: '127.0.0.1',
-    PROXY_PORT: String(proxyPort),
-    PROXY_HEALTH_PORT: String(healthPort),
-    EMULATOR_PORT_BASE: '0',
-    DATA_DIR: dataDir,
-    DEMO_DIR: demoDir,
-    NEXT_TELEMETRY_DISABLED: '1',
-  } as unknown as NodeJS.ProcessEnv);
+  const managed = spawnManaged(
+    process.execPath,
+    [path.join(repoRoot, 'scripts', 'start.mjs'), '--stack'],
+    {
+      ...inherited,
+      PORT: String(brokerPort),
+      HOST: '127.0.0.1',
+      PROXY_PORT: String(proxyPort),
+      PROXY_HEALTH_PORT: String(healthPort),
+      EMULATOR_PORT_BASE: '0',
+      DATA_DIR: dataDir,
+      DEMO_DIR: demoDir,
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+    // The stack stops its own children on SIGTERM (graceful proxy, Next.js): give it time before SIGKILL.
+    { killAfterMs: 25_000 },
+  );
   let keepFiles = false;
   const cleanup = async () => {
     await managed.stop();

@@ -143,7 +143,7 @@ describe('admin HTTP API under /__emulator/', () => {
     const badFault = await admin(emu.aws.url, 'faults', { type: 'error', error: 'meteor' });
     expect([badFault.status, badFault.json().error.message]).toEqual([
       400,
-      'error: expected one of throttle, unavailable, internal, timeout',
+      'error: expected one of throttle, unavailable, internal, timeout, account',
     ]);
     // Wire paths with broken percent-encoding are provider-shaped 400s too.
     const gcpPath = await request(`${emu.gcp.httpUrl}/v1/projects/%E0%A4%A:encrypt`, { method: 'POST', body: '{}' });

@@ -4,8 +4,9 @@ import { sharedStdout } from './stdout-stream.js';
 export type { Logger };
 
 /**
- * JSON logs, by default to the shared non-blocking stdout (a slow log reader never stalls a request). Secrets never reach a log call by design (configs, keys and DEKs are never passed to the logger); the
- * redaction list is a second line of defence for fields that carry them in request or config objects.
+ * JSON logs, by default to the shared non-blocking stdout (a slow log reader never stalls a request). Secrets never
+ * reach a log call by design (configs, keys and DEKs are never passed to the logger); the redaction list is a second
+ * line of defence for fields that carry them in request or config objects.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

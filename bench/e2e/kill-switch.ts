@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DocumentMetadata, TenantSecurityClient, type TenantSecurityException } from '@opencmk/tenant-security-client';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../tests/helpers/chromium';
 import { startWholeStack } from '../../tests/system/support/stack';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
@@ -31,17 +31,7 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 async function main(): Promise<void> {
   console.log(`starting the stack (npm start on free ports; builds the broker first if needed)…`);
   const system = await startWholeStack(600_000);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ baseURL: system.stack.brokerUrl });
     const page = await context.newPage();

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { base64UrlEncode, generateKeyPair, keyId, open, protectPrivateKey, seal, utf8Encode } from '@opencmk/crypto';
 import { openDatabase } from '@/db/client';
 import { kmsConfigs, organizations, sealedConfigCopies, sessions, tenants } from '@/db/schema';
@@ -74,10 +74,7 @@ async function main() {
     /Configuration Broker: http/,
     600_000,
   );
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ baseURL: baseUrl, acceptDownloads: true });
     await context.addCookies([{ name: 'authjs.session-token', value: sessionToken, domain: 'localhost', path: '/' }]);

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { base64UrlDecode, open, utf8Decode } from '@opencmk/crypto';
 import { generateProxyConfig } from '@/lib/browser-sealing';
 import { freePort, repoRoot, startProcess, type ManagedProcess } from '../helpers/processes';
@@ -50,10 +51,7 @@ beforeAll(async () => {
     /Configuration Broker: http/,
     400_000,
   );
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 480_000);
 
 afterAll(async () => {

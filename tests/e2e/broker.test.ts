@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { freePort, repoRoot, startProcess, type ManagedProcess } from '../helpers/processes';
 
 // The broker as users get it: `node scripts/start.mjs` (production build of Next.js, embedded PGlite in a fresh
@@ -46,10 +47,7 @@ beforeAll(async () => {
   };
   // Builds first when .next is missing or stale (a fresh clone in CI), hence the long timeout.
   broker = await startProcess(process.execPath, [path.join(repoRoot, 'scripts/start.mjs')], env, /Configuration Broker: http/, 400_000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 480_000);
 
 afterAll(async () => {

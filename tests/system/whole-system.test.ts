@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DocumentMetadata, TenantSecurityClient, type TenantSecurityException } from '@opencmk/tenant-security-client';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import {
   freePort,
   millisUntil,
@@ -30,17 +31,7 @@ beforeAll(async () => {
   // First run in a fresh clone builds the broker (next build), hence the long timeout.
   system = await startWholeStack(480_000);
   scratch = mkdtempSync(path.join(tmpdir(), 'opencmk-system-'));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 600_000);
 
 afterAll(async () => {

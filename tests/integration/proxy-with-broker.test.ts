@@ -11,6 +11,7 @@ import { revokeProxyConfig } from '@/lib/server/proxy-configs';
 import { queueCheck, setTenantConfigStatus } from '@/lib/server/tenant-configs';
 import type { ScopedContext } from '@/lib/server/context';
 import {
+  callProxy,
   spawnProxy,
   waitForReady,
   waitUntil,
@@ -117,14 +118,7 @@ afterAll(async () => {
   await handle?.close();
 }, 60_000);
 
-async function call(route: string, body: unknown) {
-  const response = await fetch(`${proxy.url}/api/1/${route}`, {
-    method: 'POST',
-    headers: { authorization: `cmk ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
+const call = (route: string, body: unknown) => callProxy(proxy.url, route, body, apiKey);
 const meta = (tenantId: string) => ({ tenantId, iclFields: { requestingId: 'integration' }, customFields: {} });
 
 describe('the proxy against the broker', () => {

@@ -1,5 +1,5 @@
 import { decodeEdek } from '../../src/edek.js';
-import { spawnProxy, waitForReady, waitUntil, type ProxyProcess } from '../support/proxy-process.js';
+import { callProxy, spawnProxy, waitForReady, waitUntil, type ProxyProcess } from '../support/proxy-process.js';
 import { startWorld, type World } from '../support/world.js';
 
 /**
@@ -28,14 +28,8 @@ afterAll(async () => {
   await world?.close();
 }, 30_000);
 
-async function call(target: ProxyProcess, route: string, body: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${target.url}/api/1/${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `cmk ${world.proxyEnv.API_KEY}` },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: await response.json() };
-}
+const call = (target: ProxyProcess, route: string, body: unknown) =>
+  callProxy(target.url, route, body, world.proxyEnv.API_KEY!);
 const meta = (tenantId: string) => ({ tenantId, iclFields: { requestingId: 'svc-broker' } });
 const health = async (target: ProxyProcess) =>
   (await (await fetch(`${target.healthUrl}/health`)).json()) as Record<string, any>;

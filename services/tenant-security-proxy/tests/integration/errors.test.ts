@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { encodeKmsEdek } from '../../src/edek.js';
-import { spawnProxy, waitForReady, type ProxyProcess } from '../support/proxy-process.js';
+import { callProxy, spawnProxy, waitForReady, type ProxyProcess } from '../support/proxy-process.js';
 import { startWorld, type World } from '../support/world.js';
 
 /** Raw requests against the proxy process: every protocol error code, KMS faults per provider, and fuzzing. */
@@ -68,25 +68,8 @@ afterAll(async () => {
 
 afterEach(() => world.emulators.resetFaults());
 
-async function call(
-  route: string,
-  body: unknown,
-  apiKey: string | null = world.proxyEnv.API_KEY!,
-): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${proxy.url}/api/1/${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(apiKey === null ? {} : { authorization: `cmk ${apiKey}` }) },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: response.status, json };
-}
+const call = (route: string, body: unknown, apiKey: string | null = world.proxyEnv.API_KEY!) =>
+  callProxy(proxy.url, route, body, apiKey);
 const meta = (tenantId: string) => ({ tenantId, iclFields: { requestingId: 'svc-errors' }, customFields: {} });
 const wrap = (tenantId: string) => call('document/wrap', meta(tenantId));
 

@@ -111,6 +111,29 @@ export async function spawnProxy(env: Record<string, string>, timeoutMs = 20_000
 }
 
 /** Polls `/ready` until it answers 200. */
+/**
+ * POSTs to a TSP route (`/api/1/<route>`) as a raw client would: `body` as JSON (a string is sent as is), the API
+ * key as `cmk <key>` (null: no header). The answer's JSON, or its text when it is not JSON.
+ */
+export async function callProxy(
+  baseUrl: string,
+  route: string,
+  body: unknown,
+  apiKey: string | null,
+): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${baseUrl}/api/1/${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(apiKey === null ? {} : { authorization: `cmk ${apiKey}` }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, json: JSON.parse(text) };
+  } catch {
+    return { status: response.status, json: text };
+  }
+}
+
 export async function waitForReady(healthUrl: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -177,10 +177,8 @@ export class KeyService {
         lease = this.leases.currentSync(primary.id) ?? (await this.leases.currentLease(primary));
       } catch (error) {
         const tspError = toTspError(error, 'wrap');
-        for (const id of ids) {
-          result.failures[id] = { code: tspError.code, message: tspError.message };
-          this.emit(meta, 'KMS_BATCH_WRAP', primary.id, true, tspError.code, id);
-        }
+        for (const id of ids) result.failures[id] = { code: tspError.code, message: tspError.message };
+        this.emitBatch(meta, 'KMS_BATCH_WRAP', primary.id, true, tspError.code, ids);
         return result;
       }
       for (const id of ids) {
@@ -189,8 +187,8 @@ export class KeyService {
           dek: wrapped.dek.toString('base64'),
           edek: lease.encoder.encode(wrapped.sealed, wrapped.iv),
         };
-        this.emit(meta, 'KMS_BATCH_WRAP', primary.id, true, 0, id);
       }
+      this.emitBatch(meta, 'KMS_BATCH_WRAP', primary.id, true, 0, ids);
       return result;
     }
     await forEachLimited(ids, BATCH_KMS_CONCURRENCY, async (id) => {
@@ -253,6 +251,32 @@ export class KeyService {
       this.emit(meta, 'KMS_REKEY', configId, leased, tspError.code);
       throw tspError;
     }
+  }
+
+  /** One event per item of a batch whose items share their outcome (see EventRecorder#recordBatch). */
+  private emitBatch(
+    meta: RequestMetadata,
+    event: string,
+    kmsConfigId: number,
+    leased: boolean,
+    code: number,
+    objectIds: readonly string[],
+  ): void {
+    this.events.recordBatch(
+      {
+        tenantId: meta.tenantId,
+        event,
+        timestampMillis: Date.now(),
+        source: 'proxy',
+        iclFields: meta.iclFields,
+        customFields: meta.customFields,
+        kmsConfigId,
+        leased,
+        code,
+        objectId: undefined,
+      },
+      objectIds,
+    );
   }
 
   private emit(

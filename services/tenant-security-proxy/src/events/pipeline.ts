@@ -4,7 +4,13 @@ import type { ProxyMetrics } from '../metrics.js';
 import type { LoggingConfigEntry, TenantStore } from '../tenant-store.js';
 import { HttpPoster } from './http-post.js';
 import { createSink, SinkError, StdoutSink, type EventSink } from './sinks.js';
-import { queuedEvent, type EventRecorder, type QueuedEvent, type SecurityEventRecord } from './types.js';
+import {
+  queuedBatchEvents,
+  queuedEvent,
+  type EventRecorder,
+  type QueuedEvent,
+  type SecurityEventRecord,
+} from './types.js';
 
 interface TenantQueue {
   items: QueuedEvent[];
@@ -49,12 +55,7 @@ export class EventPipeline implements EventRecorder {
   }
 
   record(event: SecurityEventRecord): void {
-    const key = this.store.get(event.tenantId) ? event.tenantId : UNKNOWN_TENANTS;
-    let queue = this.queues.get(key);
-    if (!queue) {
-      queue = { items: [], oldestAt: 0, sending: false };
-      this.queues.set(key, queue);
-    }
+    const queue = this.queueFor(event.tenantId);
     if (queue.items.length >= this.tuning.eventQueueLimitPerTenant) {
       this.metrics.events.labels('dropped', 'queue-full').inc();
       return;
@@ -62,6 +63,29 @@ export class EventPipeline implements EventRecorder {
     if (queue.items.length === 0) queue.oldestAt = Date.now();
     queue.items.push(queuedEvent(event));
     this.depth++;
+  }
+
+  recordBatch(base: SecurityEventRecord, objectIds: readonly string[]): void {
+    if (objectIds.length === 0) return;
+    const queue = this.queueFor(base.tenantId);
+    const room = Math.max(0, this.tuning.eventQueueLimitPerTenant - queue.items.length);
+    const kept = room >= objectIds.length ? objectIds : objectIds.slice(0, room);
+    if (kept.length < objectIds.length)
+      this.metrics.events.labels('dropped', 'queue-full').inc(objectIds.length - kept.length);
+    if (kept.length === 0) return;
+    if (queue.items.length === 0) queue.oldestAt = Date.now();
+    for (const item of queuedBatchEvents(base, kept)) queue.items.push(item);
+    this.depth += kept.length;
+  }
+
+  private queueFor(tenantId: string): TenantQueue {
+    const key = this.store.get(tenantId) ? tenantId : UNKNOWN_TENANTS;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { items: [], oldestAt: 0, sending: false };
+      this.queues.set(key, queue);
+    }
+    return queue;
   }
 
   private tick(): void {

@@ -25,7 +25,7 @@ export class StdoutSink implements EventSink {
   constructor(private readonly write: (text: string) => boolean) {}
   deliver(events: QueuedEvent[]): Promise<void> {
     let text = '';
-    for (const event of events) text += '{"type":"security_event",' + event.json.slice(1) + '\n';
+    for (const event of events) text += '{"type":"security_event",' + event.members + '}\n';
     // Not retried: a backlog that is full now will not have drained by the next attempt's few hundred ms.
     if (!this.write(text)) return Promise.reject(new SinkError('stdout backlog full: events dropped', false));
     return Promise.resolve();
@@ -63,7 +63,7 @@ export class SplunkSink implements EventSink {
   async deliver(events: QueuedEvent[]): Promise<void> {
     let body = '';
     for (const event of events) {
-      body += `{"time":${event.timestampMillis / 1000},${this.fixedFields}"event":${event.json}}\n`;
+      body += `{"time":${event.timestampMillis / 1000},${this.fixedFields}"event":{${event.members}}}\n`;
     }
     const result = await this.poster.post(this.url, body, {
       authorization: `Splunk ${this.config.token}`,
@@ -124,7 +124,7 @@ export class GcpLoggingSink implements EventSink {
     const entries = events.map(
       (event) =>
         `{"timestamp":"${new Date(event.timestampMillis).toISOString()}","severity":"${event.failed ? 'WARNING' : 'INFO'}",` +
-        `"labels":${JSON.stringify({ tenantId: event.tenantId, event: event.event })},"jsonPayload":${event.json}}`,
+        `"labels":${JSON.stringify({ tenantId: event.tenantId, event: event.event })},"jsonPayload":{${event.members}}}`,
     );
     const body = `${head.slice(0, -1)},"entries":[${entries.join(',')}]}`;
     const result = await this.poster.post(`${this.base}/v2/entries:write`, body, {
@@ -144,7 +144,7 @@ export class WebhookSink implements EventSink {
     private readonly poster: HttpPoster,
   ) {}
   async deliver(events: QueuedEvent[]): Promise<void> {
-    const body = `{"events":[${events.map((event) => event.json).join(',')}]}`;
+    const body = `{"events":[${events.map((event) => `{${event.members}}`).join(',')}]}`;
     const signature = createHmac('sha256', this.config.hmacSecret).update(body).digest('hex');
     const result = await this.poster.post(this.config.url, body, {
       'content-type': 'application/json',

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { TspError, toTspError } from '../errors.js';
+import { batchJson } from './batch-json.js';
 import type { EventRecorder } from '../events/types.js';
 import type { KeyService, RequestMetadata } from '../key-service.js';
 import type { Logger } from '../logger.js';
@@ -201,12 +202,12 @@ export class ApiServer {
 
   private async batchWrap(raw: unknown): Promise<string> {
     const body = parse(batchWrapBodySchema, raw);
-    return JSON.stringify(await this.options.keys.batchWrap(metadata(body), body.documentIds));
+    return batchJson(await this.options.keys.batchWrap(metadata(body), body.documentIds));
   }
 
   private async batchUnwrap(raw: unknown): Promise<string> {
     const body = parse(batchUnwrapBodySchema, raw);
-    return JSON.stringify(await this.options.keys.batchUnwrap(metadata(body), body.edeks));
+    return batchJson(await this.options.keys.batchUnwrap(metadata(body), body.edeks));
   }
 
   private async rekey(raw: unknown): Promise<string> {

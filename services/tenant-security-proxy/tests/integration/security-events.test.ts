@@ -87,6 +87,34 @@ test('Splunk HEC gets one event per wrap, in batches, with the caller metadata',
   expect(world.emulators.sinks.log.count({ operation: 'splunk' })).toBeGreaterThanOrEqual(3);
 });
 
+test('a batch-wrap emits one event per distinct document id, each with its objectId', async () => {
+  const ids = ['doc-1', 'doc "2"', 'doc-1', '__proto__'];
+  const response = await fetch(`${proxy.url}/api/1/document/batch-wrap`, {
+    method: 'POST',
+    headers: { authorization: `cmk ${world.proxyEnv.API_KEY}` },
+    body: JSON.stringify({ tenantId: 'ev-splunk', iclFields: { requestingId: 'svc-batch' }, documentIds: ids }),
+  });
+  expect(response.status).toBe(200);
+  const answer = (await response.json()) as { keys: Record<string, unknown>; failures: Record<string, unknown> };
+  expect(Object.keys(answer.keys).sort()).toEqual(['__proto__', 'doc "2"', 'doc-1']);
+  const events = await world.emulators.sinks.waitForEvents('splunk', 3);
+  expect(events.map((e) => (e.event as { objectId: string }).objectId).sort()).toEqual([
+    '__proto__',
+    'doc "2"',
+    'doc-1',
+  ]);
+  for (const e of events) {
+    expect(e.event).toMatchObject({
+      tenantId: 'ev-splunk',
+      event: 'KMS_BATCH_WRAP',
+      iclFields: { requestingId: 'svc-batch' },
+      kmsConfigId: 801,
+      leased: true,
+      outcome: 'success',
+    });
+  }
+});
+
 test('Google Cloud Logging and the HMAC-signed webhook receive the events', async () => {
   await wrap('ev-gcp');
   await wrap('ev-webhook');

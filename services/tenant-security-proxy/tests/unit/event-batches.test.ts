@@ -1,0 +1,106 @@
+import fc from 'fast-check';
+import { Writable } from 'node:stream';
+import { defaultTuning } from '../../src/config.js';
+import { EventPipeline } from '../../src/events/pipeline.js';
+import { formatEvent, queuedBatchEvents, type SecurityEventRecord } from '../../src/events/types.js';
+import { batchJson } from '../../src/http/batch-json.js';
+import { createLogger } from '../../src/logger.js';
+import { ProxyMetrics } from '../../src/metrics.js';
+import type { TenantStore } from '../../src/tenant-store.js';
+
+const recordArbitrary = fc.record({
+  tenantId: fc.string(),
+  event: fc.string(),
+  timestampMillis: fc.integer({ min: 0, max: 4e12 }),
+  source: fc.constantFrom('proxy' as const, 'application' as const),
+  iclFields: fc.dictionary(fc.string(), fc.option(fc.string(), { nil: undefined })),
+  customFields: fc.dictionary(fc.string(), fc.string()),
+  kmsConfigId: fc.option(fc.integer({ min: 1 }), { nil: undefined }),
+  leased: fc.option(fc.boolean(), { nil: undefined }),
+  code: fc.option(fc.constantFrom(0, 201, 209), { nil: undefined }),
+  objectId: fc.option(fc.string(), { nil: undefined }),
+});
+
+test('the events of a batch serialise exactly as one event per object id would', () => {
+  fc.assert(
+    fc.property(recordArbitrary, fc.array(fc.string(), { maxLength: 20 }), (base, ids) => {
+      const queued = queuedBatchEvents(base, ids);
+      expect(queued).toHaveLength(ids.length);
+      queued.forEach((item, i) => {
+        const single: SecurityEventRecord = { ...base, objectId: ids[i] };
+        expect(`{${item.members}}`).toBe(JSON.stringify(formatEvent(single)));
+        expect(item.failed).toBe(base.code !== undefined && base.code !== 0);
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a batch answer is built exactly as JSON.stringify would write it, ids of every kind included', () => {
+  const base64 = fc.uint8Array({ minLength: 0, maxLength: 60 }).map((b) => Buffer.from(b).toString('base64'));
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(
+          fc.oneof(fc.string(), fc.constantFrom('__proto__', '0', '10', '2', 'a"b\\c\n')),
+          base64,
+          fc.option(base64, { nil: undefined }),
+        ),
+      ),
+      fc.dictionary(fc.string(), fc.record({ code: fc.integer({ min: 200, max: 210 }), message: fc.string() })),
+      (entries, failures) => {
+        const keys = Object.create(null) as Record<string, { dek: string; edek?: string }>;
+        for (const [id, dek, edek] of entries) keys[id] = edek === undefined ? { dek } : { dek, edek };
+        const nullFailures = Object.assign(Object.create(null), failures);
+        const result = { keys, failures: nullFailures };
+        expect(batchJson(result)).toBe(JSON.stringify(result));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a batch larger than the room left in its queue keeps what fits and counts the rest as dropped', async () => {
+  const lines: string[] = [];
+  const metrics = new ProxyMetrics(
+    () => 0,
+    () => 0,
+  );
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  // A store that knows no tenant: the events share the stdout queue of unknown tenants.
+  const store = { get: () => undefined } as unknown as TenantStore;
+  const pipeline = new EventPipeline(
+    store,
+    { ...defaultTuning, eventQueueLimitPerTenant: 5 },
+    metrics,
+    createLogger('silent', quiet),
+    undefined,
+    (text) => (lines.push(text), true),
+  );
+  const base: SecurityEventRecord = {
+    tenantId: 't-1',
+    event: 'KMS_BATCH_WRAP',
+    timestampMillis: Date.UTC(2026, 10, 22),
+    source: 'proxy',
+    iclFields: { requestingId: 'svc' },
+    customFields: {},
+    kmsConfigId: 4,
+    leased: true,
+    code: 0,
+  };
+  pipeline.record({ ...base, event: 'KMS_WRAP' });
+  pipeline.recordBatch(base, ['a', 'b', 'c', 'd', 'e', 'f']);
+  pipeline.recordBatch(base, ['g']);
+  expect(pipeline.queueDepth).toBe(5);
+  await pipeline.drain(2000);
+  pipeline.close();
+  const events = lines
+    .join('')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(events.map((e) => e.objectId)).toEqual([undefined, 'a', 'b', 'c', 'd']);
+  expect(events[1]).toMatchObject({ type: 'security_event', tenantId: 't-1', event: 'KMS_BATCH_WRAP', kmsConfigId: 4 });
+  const text = await metrics.registry.metrics();
+  expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="queue-full"\} 3$/m);
+});

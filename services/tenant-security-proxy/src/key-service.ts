@@ -202,21 +202,55 @@ export class KeyService {
     return result;
   }
 
+  /**
+   * Leased EDEKs whose lease is in memory are unwrapped in one synchronous pass (their events recorded together, per
+   * config); the rest (KMS EDEKs, leases to fetch) go to the KMS at most BATCH_KMS_CONCURRENCY at a time.
+   */
   async batchUnwrap(meta: RequestMetadata, edeks: Record<string, string>): Promise<BatchResult<{ dek: string }>> {
     if (!this.store.get(meta.tenantId))
       throw new TspError(201, `No configurations available for the provided tenant '${meta.tenantId}'`);
     const result: BatchResult<{ dek: string }> = emptyBatchResult();
-    await forEachLimited(Object.entries(edeks), BATCH_KMS_CONCURRENCY, async ([id, edekBase64]) => {
+    const viaKms: [string, ParsedEdek, KmsConfigEntry][] = [];
+    let unwrapped: string[] = [];
+    let unwrappedConfig = 0;
+    const recordUnwrapped = () => {
+      if (unwrapped.length > 0) this.emitBatch(meta, 'KMS_BATCH_UNWRAP', unwrappedConfig, true, 0, unwrapped);
+      unwrapped = [];
+    };
+    for (const [id, edekBase64] of Object.entries(edeks)) {
+      let edek: ParsedEdek;
+      let config: KmsConfigEntry;
       try {
-        let edek: ParsedEdek;
-        let config: KmsConfigEntry;
-        try {
-          edek = decodeEdek(edekBase64);
-          config = this.configFor(meta.tenantId, edek);
-        } catch (error) {
-          this.emit(meta, 'KMS_BATCH_UNWRAP', undefined, undefined, toTspError(error, 'unwrap').code, id);
-          throw error;
-        }
+        edek = decodeEdek(edekBase64);
+        config = this.configFor(meta.tenantId, edek);
+      } catch (error) {
+        const tspError = toTspError(error, 'unwrap');
+        result.failures[id] = { code: tspError.code, message: tspError.message };
+        this.emit(meta, 'KMS_BATCH_UNWRAP', undefined, undefined, tspError.code, id);
+        continue;
+      }
+      const key =
+        edek.leasedKeyId === 0 ? undefined : this.leases.lookupSync(config.id, edek.leasedKeyId, edek.wrappedLeasedKey);
+      if (!key) {
+        viaKms.push([id, edek, config]);
+        continue;
+      }
+      const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
+      if (!dek) {
+        result.failures[id] = { code: 203, message: 'Provided EDEK failed authentication with its leased key' };
+        this.emit(meta, 'KMS_BATCH_UNWRAP', config.id, true, 203, id);
+        continue;
+      }
+      result.keys[id] = { dek: dek.toString('base64') };
+      if (config.id !== unwrappedConfig) {
+        recordUnwrapped();
+        unwrappedConfig = config.id;
+      }
+      unwrapped.push(id);
+    }
+    recordUnwrapped();
+    await forEachLimited(viaKms, BATCH_KMS_CONCURRENCY, async ([id, edek, config]) => {
+      try {
         result.keys[id] = await this.unwrapSlow(meta, edek, config, 'KMS_BATCH_UNWRAP', id);
       } catch (error) {
         const tspError = toTspError(error, 'unwrap');

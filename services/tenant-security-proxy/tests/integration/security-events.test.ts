@@ -115,6 +115,44 @@ test('a batch-wrap emits one event per distinct document id, each with its objec
   }
 });
 
+test('a batch-unwrap emits one event per EDEK: successes and a tampered one with its code', async () => {
+  const post = async (route: string, body: unknown) => {
+    const response = await fetch(`${proxy.url}/api/1/document/${route}`, {
+      method: 'POST',
+      headers: { authorization: `cmk ${world.proxyEnv.API_KEY}` },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as {
+      keys: Record<string, { dek: string; edek: string }>;
+      failures: Record<string, { code: number }>;
+    };
+  };
+  const iclFields = { requestingId: 'svc-batch-unwrap' };
+  const wrapped = await post('batch-wrap', { tenantId: 'ev-splunk', iclFields, documentIds: ['a', 'b', 'c'] });
+  await world.emulators.sinks.waitForEvents('splunk', 3);
+  world.emulators.sinks.clearEvents();
+  const tampered = Buffer.from(wrapped.keys.c!.edek, 'base64');
+  tampered[8]! ^= 1; // inside the leased DEK ciphertext
+  const unwrapped = await post('batch-unwrap', {
+    tenantId: 'ev-splunk',
+    iclFields,
+    edeks: { a: wrapped.keys.a!.edek, b: wrapped.keys.b!.edek, c: tampered.toString('base64') },
+  });
+  expect(unwrapped.keys.a!.dek).toBe(wrapped.keys.a!.dek);
+  expect(unwrapped.keys.b!.dek).toBe(wrapped.keys.b!.dek);
+  expect(unwrapped.failures.c!.code).toBe(203);
+  const events = (await world.emulators.sinks.waitForEvents('splunk', 3)).map(
+    (e) => e.event as { objectId: string; event: string; outcome: unknown; kmsConfigId: number },
+  );
+  expect(events.every((e) => e.event === 'KMS_BATCH_UNWRAP' && e.kmsConfigId === 801)).toBe(true);
+  expect(Object.fromEntries(events.map((e) => [e.objectId, e.outcome]))).toEqual({
+    a: 'success',
+    b: 'success',
+    c: { code: 203 },
+  });
+});
+
 test('Google Cloud Logging and the HMAC-signed webhook receive the events', async () => {
   await wrap('ev-gcp');
   await wrap('ev-webhook');

@@ -21,21 +21,40 @@ interface RouteLatency {
 class RequestStats {
   readonly counts = new Map<string, RequestCount>();
   readonly latency = new Map<string, RouteLatency>();
+  /** Consecutive requests mostly share their labels: the last ones are checked before building a key. */
+  private last:
+    | { route: string; code: number; language: string; version: string; entry: RequestCount; histogram: RouteLatency }
+    | undefined;
 
   record(route: string, code: number, language: string, version: string, seconds: number): void {
-    const key = `${route}|${code}|${language}|${version}`;
-    let entry = this.counts.get(key);
-    if (!entry) {
-      if (this.counts.size >= 10_000) return; // bounded: label values come from clients
-      entry = { labels: { route, code: String(code), language, version }, count: 0 };
-      this.counts.set(key, entry);
+    const last = this.last;
+    let entry: RequestCount | undefined;
+    let histogram: RouteLatency | undefined;
+    if (
+      last !== undefined &&
+      last.code === code &&
+      last.route === route &&
+      last.language === language &&
+      last.version === version
+    ) {
+      entry = last.entry;
+      histogram = last.histogram;
+    } else {
+      const key = `${route}|${code}|${language}|${version}`;
+      entry = this.counts.get(key);
+      if (!entry) {
+        if (this.counts.size >= 10_000) return; // bounded: label values come from clients
+        entry = { labels: { route, code: String(code), language, version }, count: 0 };
+        this.counts.set(key, entry);
+      }
+      histogram = this.latency.get(route);
+      if (!histogram) {
+        histogram = { buckets: new Float64Array(REQUEST_BUCKETS.length + 1), sum: 0, count: 0 };
+        this.latency.set(route, histogram);
+      }
+      this.last = { route, code, language, version, entry, histogram };
     }
     entry.count++;
-    let histogram = this.latency.get(route);
-    if (!histogram) {
-      histogram = { buckets: new Float64Array(REQUEST_BUCKETS.length + 1), sum: 0, count: 0 };
-      this.latency.set(route, histogram);
-    }
     let bucket = 0;
     while (bucket < REQUEST_BUCKETS.length && seconds > REQUEST_BUCKETS[bucket]!) bucket++;
     histogram.buckets[bucket]!++;

@@ -97,25 +97,51 @@ export function eventMembers(e: SecurityEventRecord): string {
 
 /** Every member but objectId, which comes last so the items of a batch can share the rest. */
 function sharedMembers(e: SecurityEventRecord): string {
-  let json =
-    '"tenantId":' +
-    JSON.stringify(e.tenantId) +
-    ',"event":' +
-    JSON.stringify(e.event) +
-    ',"source":"' +
-    e.source +
-    '","timestamp":"' +
+  return (
+    headMembers(e.tenantId, e.event, e.source) +
     isoTime(e.timestampMillis) +
     '","timestampMillis":' +
     e.timestampMillis +
     ',"iclFields":' +
     iclJson(e.iclFields) +
     ',"customFields":' +
-    customJson(e.customFields);
-  if (e.kmsConfigId !== undefined) json += ',"kmsConfigId":' + e.kmsConfigId;
-  if (e.leased !== undefined) json += ',"leased":' + e.leased;
-  if (e.code !== undefined) json += e.code === 0 ? ',"outcome":"success"' : ',"outcome":{"code":' + e.code + '}';
-  return json;
+    customJson(e.customFields) +
+    tailMembers(e.kmsConfigId, e.leased, e.code)
+  );
+}
+
+// Consecutive events mostly share tenant, name and outcome: the members built from them are kept from the last
+// event and rebuilt only when one of them changes.
+let headKey: [string, string, string] = ['', '', ''];
+let head = '';
+/** `"tenantId":…,"event":…,"source":…,"timestamp":"` (the time itself follows). */
+function headMembers(tenantId: string, event: string, source: string): string {
+  if (tenantId !== headKey[0] || event !== headKey[1] || source !== headKey[2] || head === '') {
+    head =
+      '"tenantId":' +
+      JSON.stringify(tenantId) +
+      ',"event":' +
+      JSON.stringify(event) +
+      ',"source":"' +
+      source +
+      '","timestamp":"';
+    headKey = [tenantId, event, source];
+  }
+  return head;
+}
+
+let tailKey: [number | undefined, boolean | undefined, number | undefined] | undefined;
+let tail = '';
+/** `,"kmsConfigId":…,"leased":…,"outcome":…`, each only when present. */
+function tailMembers(kmsConfigId: number | undefined, leased: boolean | undefined, code: number | undefined): string {
+  if (tailKey === undefined || kmsConfigId !== tailKey[0] || leased !== tailKey[1] || code !== tailKey[2]) {
+    tail = '';
+    if (kmsConfigId !== undefined) tail += ',"kmsConfigId":' + kmsConfigId;
+    if (leased !== undefined) tail += ',"leased":' + leased;
+    if (code !== undefined) tail += code === 0 ? ',"outcome":"success"' : ',"outcome":{"code":' + code + '}';
+    tailKey = [kmsConfigId, leased, code];
+  }
+  return tail;
 }
 
 let lastSecond = -1;

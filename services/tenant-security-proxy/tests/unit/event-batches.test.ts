@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Writable } from 'node:stream';
 import { defaultTuning } from '../../src/config.js';
 import { EventPipeline } from '../../src/events/pipeline.js';
-import { formatEvent, queuedBatchEvents, type SecurityEventRecord } from '../../src/events/types.js';
+import { eventJson, formatEvent, queuedBatchEvents, type SecurityEventRecord } from '../../src/events/types.js';
 import { batchJson } from '../../src/http/batch-json.js';
 import { createLogger } from '../../src/logger.js';
 import { ProxyMetrics } from '../../src/metrics.js';
@@ -33,6 +33,28 @@ test('the events of a batch serialise exactly as one event per object id would',
       });
     }),
     { numRuns: 200 },
+  );
+});
+
+test('consecutive events that share some fields each serialise as their own document', () => {
+  // Small domains, so that consecutive events often share tenant, name, source or outcome, and often do not.
+  const event = fc.record({
+    tenantId: fc.constantFrom('t-1', 't-2'),
+    event: fc.constantFrom('KMS_WRAP', 'KMS_UNWRAP'),
+    timestampMillis: fc.integer({ min: 1.7e12, max: 1.7e12 + 5000 }),
+    source: fc.constantFrom('proxy' as const, 'application' as const),
+    iclFields: fc.constantFrom({ requestingId: 'a' }, { requestingId: 'b', dataLabel: 'PII' }),
+    customFields: fc.constantFrom({}, { k: 'v' }),
+    kmsConfigId: fc.option(fc.constantFrom(1, 2), { nil: undefined }),
+    leased: fc.option(fc.boolean(), { nil: undefined }),
+    code: fc.option(fc.constantFrom(0, 203), { nil: undefined }),
+    objectId: fc.option(fc.constantFrom('o-1', 'o-2'), { nil: undefined }),
+  });
+  fc.assert(
+    fc.property(fc.array(event, { minLength: 2, maxLength: 30 }), (events) => {
+      for (const e of events) expect(eventJson(e)).toBe(JSON.stringify(formatEvent(e)));
+    }),
+    { numRuns: 300 },
   );
 });
 

@@ -5,6 +5,8 @@ const { SonicBoom } = sonicBoom;
 
 /** Bytes that may wait for a slow reader of stdout before writes are dropped (and counted by their callers). */
 export const DEFAULT_STDOUT_BACKLOG_BYTES = 32 * 1024 * 1024;
+/** The most one write(2) carries. */
+const MAX_WRITE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Standard output that never blocks the event loop. Node writes `process.stdout` synchronously when it is a file
@@ -22,7 +24,17 @@ export class StdoutStream {
   private pending = 0;
 
   constructor(fd = 1, maxBytes = DEFAULT_STDOUT_BACKLOG_BYTES) {
-    this.destination = new SonicBoom({ fd, sync: false, maxLength: maxBytes });
+    // Buffers, not strings: the backlog lives outside the V8 heap (no copying and promotion of megabytes of event
+    // lines under load), and each write takes everything pending, up to MAX_WRITE_BYTES. With sonic-boom's default of
+    // 16 KiB, and one write completing per event-loop turn, a turn that queued more (a 1,000-key batch's events) grew
+    // the backlog until lines were dropped.
+    this.destination = new SonicBoom({
+      fd,
+      sync: false,
+      maxLength: maxBytes,
+      maxWrite: MAX_WRITE_BYTES,
+      contentMode: 'buffer',
+    });
     this.destination.on('drop', () => {
       this.dropped = true;
     });
@@ -39,9 +51,11 @@ export class StdoutStream {
   write(text: string): boolean {
     if (this.broken) return false;
     this.dropped = false;
-    this.destination.write(text);
+    const bytes = Buffer.from(text, 'utf8');
+    // In buffer mode sonic-boom's typings still say string.
+    this.destination.write(bytes as unknown as string);
     if (this.dropped) return false;
-    this.pending += Buffer.byteLength(text);
+    this.pending += bytes.length;
     return !this.broken;
   }
 

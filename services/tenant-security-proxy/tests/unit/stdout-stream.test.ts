@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StdoutStream } from '../../src/stdout-stream.js';
 import { StdoutSink, SinkError } from '../../src/events/sinks.js';
 import { queuedEvent } from '../../src/events/types.js';
@@ -90,5 +93,30 @@ describe('StdoutSink', () => {
     const failure = await new StdoutSink(() => false).deliver([event]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SinkError);
     expect((failure as SinkError).retryable).toBe(false);
+  });
+  it('keeps up with many writes per event-loop turn while each turn is busy: one file write carries them all', async () => {
+    // The proxy under batch load: every turn runs a 1,000-key batch (milliseconds of work) and then hands its events
+    // over in several writes. If each completed file write took only one of those writes, the backlog would grow by
+    // the rest every turn until lines were dropped.
+    const dir = mkdtempSync(join(tmpdir(), 'stdout-stream-'));
+    const fd = openSync(join(dir, 'out.log'), 'w');
+    const stream = new StdoutStream(fd, 4 * 1024 * 1024);
+    const text = `${'y'.repeat(20 * 1024 - 1)}\n`;
+    let dropped = 0;
+    let offered = 0;
+    for (let turn = 0; turn < 150; turn++) {
+      for (let i = 0; i < 10; i++) {
+        offered += text.length;
+        if (!stream.write(text)) dropped++;
+      }
+      const busyUntil = performance.now() + 2;
+      while (performance.now() < busyUntil);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await stream.drain(10_000)).toBe(true);
+    expect(dropped).toBe(0);
+    expect(statSync(join(dir, 'out.log')).size).toBe(offered);
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -420,6 +420,18 @@ async function main(): Promise<void> {
   console.log(
     `  info  events delivered to the webhook sink: ${sinkEvents}; non-2xx or errors during the load: ${problems}`,
   );
+  // Every key operation emits an event: a benchmark that loses events is not measuring the product.
+  const eventCounts = [
+    ...metrics.matchAll(/^tsp_security_events_total\{outcome="(\w+)",sink="([\w-]+)"\} (\d+)/gm),
+  ].map(([, outcome, sink, count]) => ({ outcome: outcome!, sink: sink!, count: Number(count) }));
+  const dropped = eventCounts.filter((e) => e.outcome === 'dropped').reduce((sum, e) => sum + e.count, 0);
+  const delivered = eventCounts.filter((e) => e.outcome === 'delivered').reduce((sum, e) => sum + e.count, 0);
+  console.log(
+    `  ${dropped === 0 ? 'PASS' : 'FAIL'}  security events: ${delivered} delivered, ${dropped} dropped (${eventCounts
+      .filter((e) => e.count > 0)
+      .map((e) => `${e.outcome} to ${e.sink} ${e.count}`)
+      .join(', ')})`,
+  );
 
   console.log(
     `  info  proxy stdout (security event lines of tenants without a logging config): ${(statSync(proxy.outFile).size / 1048576).toFixed(0)} MB`,

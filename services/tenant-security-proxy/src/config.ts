@@ -105,7 +105,7 @@ export interface ProxyTuning {
 export const defaultTuning: ProxyTuning = {
   kmsMaxAttempts: 3,
   kmsRetryBaseMs: 50,
-  eventBatchSize: 100,
+  eventBatchSize: 500,
   eventBatchMaxAgeMs: 1000,
   eventQueueLimitPerTenant: 10000,
   eventMaxAttempts: 5,

@@ -20,6 +20,13 @@ interface TenantQueue {
 
 /** Events of tenants the snapshot does not know share one queue, so unknown ids cannot grow memory. */
 const UNKNOWN_TENANTS = '\u0000unknown';
+/** Batches of one tenant being delivered at once (each with its own retries). */
+const MAX_DELIVERIES_PER_TENANT = 8;
+/**
+ * A batch also stops at about 512 KiB of event JSON, whatever EVENT_BATCH_SIZE says: under the request limits of the
+ * sinks (Splunk HEC's max_content_length defaults to 1 MB on older servers) even when callers send large metadata.
+ */
+const MAX_BATCH_CHARS = 512 * 1024;
 
 /**
  * Security-event delivery. `record` only appends to a bounded per-tenant queue; a timer sends batches (size or age
@@ -98,7 +105,7 @@ export class EventPipeline implements EventRecorder {
         this.queues.delete(key);
         continue;
       }
-      if (queue.items.length >= this.tuning.eventBatchSize || now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs) {
+      if (this.batchDue(queue, now)) {
         this.track(this.flush(key, queue));
       }
     }
@@ -122,24 +129,54 @@ export class EventPipeline implements EventRecorder {
     return sink;
   }
 
-  /** Sends everything queued for one tenant, batch by batch. */
+  /**
+   * Sends a tenant's queued events, a batch at a time, with up to MAX_DELIVERIES_PER_TENANT batches in flight: one
+   * at a time, a sink's round trip (a turn of a busy event loop) capped a tenant at a batch per turn, while one
+   * 1,000-key batch-wrap queues ten. The first batch always goes (shutdown drains partial batches); later ones when
+   * full or old enough.
+   */
   private async flush(key: string, queue: TenantQueue): Promise<void> {
     queue.sending = true;
+    const inFlight = new Set<Promise<void>>();
+    let first = true;
     try {
-      while (queue.items.length > 0) {
-        const batch = queue.items.splice(0, this.tuning.eventBatchSize);
-        queue.oldestAt = queue.items.length > 0 ? Date.now() : 0;
-        this.depth -= batch.length;
-        await this.deliver(key, batch);
-        if (
-          queue.items.length < this.tuning.eventBatchSize &&
-          Date.now() - queue.oldestAt < this.tuning.eventBatchMaxAgeMs
-        )
-          break;
+      for (;;) {
+        while (
+          inFlight.size < MAX_DELIVERIES_PER_TENANT &&
+          queue.items.length > 0 &&
+          (first || this.batchDue(queue, Date.now()))
+        ) {
+          first = false;
+          const batch = queue.items.splice(0, this.batchLength(queue.items));
+          queue.oldestAt = queue.items.length > 0 ? Date.now() : 0;
+          this.depth -= batch.length;
+          const delivery: Promise<void> = this.deliver(key, batch).finally(() => inFlight.delete(delivery));
+          inFlight.add(delivery);
+        }
+        if (inFlight.size === 0) return;
+        await Promise.race(inFlight);
       }
     } finally {
       queue.sending = false;
     }
+  }
+
+  /** Events in the next batch: at most eventBatchSize, and about MAX_BATCH_CHARS of JSON (at least one event). */
+  private batchLength(items: QueuedEvent[]): number {
+    const limit = Math.min(items.length, this.tuning.eventBatchSize);
+    let chars = 0;
+    for (let i = 0; i < limit; i++) {
+      chars += items[i]!.members.length;
+      if (chars > MAX_BATCH_CHARS && i > 0) return i;
+    }
+    return limit;
+  }
+
+  private batchDue(queue: TenantQueue, now: number): boolean {
+    return (
+      queue.items.length >= this.tuning.eventBatchSize ||
+      (queue.items.length > 0 && now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs)
+    );
   }
 
   private async deliver(key: string, batch: QueuedEvent[]): Promise<void> {

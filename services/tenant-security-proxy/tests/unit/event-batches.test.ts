@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { defaultTuning } from '../../src/config.js';
 import { EventPipeline } from '../../src/events/pipeline.js';
@@ -125,4 +127,97 @@ test('a batch larger than the room left in its queue keeps what fits and counts 
   expect(events[1]).toMatchObject({ type: 'security_event', tenantId: 't-1', event: 'KMS_BATCH_WRAP', kmsConfigId: 4 });
   const text = await metrics.registry.metrics();
   expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="queue-full"\} 3$/m);
+});
+
+describe('delivery to an HTTP sink', () => {
+  /** A webhook receiver that answers after `delayMs`, and what it saw. */
+  async function slowWebhook(delayMs: number) {
+    const seen = { events: 0, requests: 0, inFlight: 0, maxInFlight: 0, maxBodyBytes: 0 };
+    const server = createServer((req, res) => {
+      seen.requests++;
+      seen.inFlight++;
+      seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        seen.maxBodyBytes = Math.max(seen.maxBodyBytes, body.length);
+        seen.events += (JSON.parse(body.toString('utf8')) as { events: unknown[] }).events.length;
+        setTimeout(() => {
+          seen.inFlight--;
+          res.writeHead(204).end();
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    return { seen, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  function pipelineFor(url: string, metrics: ProxyMetrics) {
+    const logging = { config: () => ({ provider: 'webhook' as const, url, hmacSecret: 'test-secret-test-secret' }) };
+    const store = { get: (id: string) => (id === 't-hook' ? { logging } : undefined) } as unknown as TenantStore;
+    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+    return new EventPipeline(
+      store,
+      { ...defaultTuning, eventBatchSize: 500, eventBatchMaxAgeMs: 50 },
+      metrics,
+      createLogger('silent', quiet),
+      undefined,
+      () => true,
+    );
+  }
+
+  const base: SecurityEventRecord = {
+    tenantId: 't-hook',
+    event: 'KMS_BATCH_WRAP',
+    timestampMillis: Date.UTC(2026, 10, 22),
+    source: 'proxy',
+    iclFields: { requestingId: 'svc' },
+    customFields: {},
+    kmsConfigId: 4,
+    leased: true,
+    code: 0,
+  };
+
+  test('a slow sink gets several batches at once, so a deep queue drains and nothing is dropped', async () => {
+    const hook = await slowWebhook(150);
+    const metrics = new ProxyMetrics(
+      () => 0,
+      () => 0,
+    );
+    const pipeline = pipelineFor(hook.url, metrics);
+    const ids = Array.from({ length: 4000 }, (_, i) => `doc-${i}`);
+    pipeline.recordBatch(base, ids);
+    await pipeline.drain(10_000);
+    pipeline.close();
+    await hook.close();
+    expect(hook.seen.events).toBe(4000);
+    expect(hook.seen.requests).toBe(8);
+    // One at a time, eight 150 ms round trips; in parallel, the eight overlap.
+    expect(hook.seen.maxInFlight).toBeGreaterThan(1);
+    expect(await metrics.registry.metrics()).toMatch(
+      /^tsp_security_events_total\{outcome="delivered",sink="webhook"\} 4000$/m,
+    );
+  });
+
+  test('a batch stops at about 512 KiB of events, however many EVENT_BATCH_SIZE allows', async () => {
+    const hook = await slowWebhook(0);
+    const metrics = new ProxyMetrics(
+      () => 0,
+      () => 0,
+    );
+    const pipeline = pipelineFor(hook.url, metrics);
+    // 400 events of about 4 KiB each: 1.6 MiB, which EVENT_BATCH_SIZE (500) alone would send in one request.
+    pipeline.recordBatch(
+      { ...base, customFields: { note: 'n'.repeat(4000) } },
+      Array.from({ length: 400 }, (_, i) => `doc-${i}`),
+    );
+    await pipeline.drain(10_000);
+    pipeline.close();
+    await hook.close();
+    expect(hook.seen.events).toBe(400);
+    expect(hook.seen.requests).toBeGreaterThanOrEqual(4);
+    expect(hook.seen.maxBodyBytes).toBeLessThan(540 * 1024);
+  });
 });

@@ -31,6 +31,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    destination ?? sharedStdout().destination,
+    // Through StdoutStream#write, like stdout events: one writer, one byte count, lines never interleaved.
+    destination ?? sharedStdout(),
   );
 }

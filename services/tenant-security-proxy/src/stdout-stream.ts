@@ -17,7 +17,7 @@ const MAX_WRITE_BYTES = 4 * 1024 * 1024;
  * Logs and stdout security events share one instance, so their lines never interleave.
  */
 export class StdoutStream {
-  readonly destination: InstanceType<typeof SonicBoom>;
+  private readonly destination: InstanceType<typeof SonicBoom>;
   private dropped = false;
   private broken = false;
   /** Bytes accepted and not yet written (sonic-boom reports each completed write). */
@@ -47,7 +47,10 @@ export class StdoutStream {
     });
   }
 
-  /** False when the text was dropped: the backlog is full or stdout is gone. */
+  /**
+   * False when the text was dropped: the backlog is full or stdout is gone. Every writer (the logger too) comes here:
+   * sonic-boom in buffer mode must never be handed a string.
+   */
   write(text: string): boolean {
     if (this.broken) return false;
     this.dropped = false;

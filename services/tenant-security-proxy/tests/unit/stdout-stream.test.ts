@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '../../src/logger.js';
 import { StdoutStream } from '../../src/stdout-stream.js';
 import { StdoutSink, SinkError } from '../../src/events/sinks.js';
 import { queuedEvent } from '../../src/events/types.js';
@@ -118,5 +119,52 @@ describe('StdoutSink', () => {
     expect(statSync(join(dir, 'out.log')).size).toBe(offered);
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
+  });
+  it('takes log lines and event lines together, in order, while writes are in flight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stdout-stream-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const stream = new StdoutStream(fd);
+    const logger = createLogger('info', stream);
+    for (let i = 0; i < 200; i++) {
+      expect(stream.write(`{"type":"security_event","n":${i}}\n`)).toBe(true);
+      logger.info({ n: i }, 'log line');
+    }
+    expect(await stream.drain(5000)).toBe(true);
+    closeSync(fd);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { n: number; msg?: string });
+    rmSync(dir, { recursive: true, force: true });
+    expect(lines).toHaveLength(400);
+    expect(lines.map((line) => line.n)).toEqual(Array.from({ length: 200 }, (_, i) => [i, i]).flat());
+    expect(lines.filter((line) => line.msg === 'log line')).toHaveLength(200);
+  });
+  it('is where the default logger writes: a process logging between event lines exits cleanly with every line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stdout-stream-'));
+    const script = join(dir, 'mixed-writer.mts');
+    const src = join(__dirname, '..', '..', 'src');
+    writeFileSync(
+      script,
+      `import { createLogger } from ${JSON.stringify(join(src, 'logger.ts'))};
+       import { sharedStdout } from ${JSON.stringify(join(src, 'stdout-stream.ts'))};
+       const logger = createLogger('info');
+       for (let i = 0; i < 200; i++) {
+         sharedStdout().write('{"type":"security_event","n":' + i + '}\\n');
+         logger.info({ n: i }, 'log line');
+       }
+       await sharedStdout().drain(5000);`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+    expect(err).not.toContain('TypeError');
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(400);
   });
 });

@@ -90,6 +90,17 @@ describe('StdoutSink', () => {
     expect(lines[0]!.timestamp).toBe('2026-11-22T12:00:00.007Z');
   });
 
+  it('splits a large batch into writes of whole lines, each under 64 Ki characters', async () => {
+    const writes: string[] = [];
+    await new StdoutSink((text) => (writes.push(text), true)).deliver(Array.from({ length: 500 }, () => event));
+    expect(writes.length).toBeGreaterThan(1);
+    for (const text of writes) {
+      expect(text.length).toBeLessThan(64 * 1024);
+      expect(text.endsWith('\n')).toBe(true);
+    }
+    expect(writes.join('').trimEnd().split('\n')).toHaveLength(500);
+  });
+
   it('reports a full backlog as a non-retryable sink error, so the pipeline counts the events as dropped', async () => {
     const failure = await new StdoutSink(() => false).deliver([event]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SinkError);

@@ -1,6 +1,6 @@
 import { decodeEdek, encodeKmsEdek, type ParsedEdek } from './edek.js';
 import { TspError, toTspError, KmsError } from './errors.js';
-import type { EventRecorder } from './events/types.js';
+import type { EventRecorder, SecurityEventRecord } from './events/types.js';
 import { unwrapDek, wrapExistingDek, wrapNewDek } from './leased-crypto.js';
 import type { LeaseManager } from './leases.js';
 import { randomKey32 } from './leased-crypto.js';
@@ -296,21 +296,7 @@ export class KeyService {
     code: number,
     objectIds: readonly string[],
   ): void {
-    this.events.recordBatch(
-      {
-        tenantId: meta.tenantId,
-        event,
-        timestampMillis: Date.now(),
-        source: 'proxy',
-        iclFields: meta.iclFields,
-        customFields: meta.customFields,
-        kmsConfigId,
-        leased,
-        code,
-        objectId: undefined,
-      },
-      objectIds,
-    );
+    this.events.recordBatch(proxyEvent(meta, event, kmsConfigId, leased, code, undefined), objectIds);
   }
 
   private emit(
@@ -321,20 +307,31 @@ export class KeyService {
     code: number,
     objectId?: string,
   ): void {
-    // One fixed object shape (absent fields are undefined) keeps this allocation cheap on the hot path.
-    this.events.record({
-      tenantId: meta.tenantId,
-      event,
-      timestampMillis: Date.now(),
-      source: 'proxy',
-      iclFields: meta.iclFields,
-      customFields: meta.customFields,
-      kmsConfigId,
-      leased,
-      code,
-      objectId,
-    });
+    this.events.record(proxyEvent(meta, event, kmsConfigId, leased, code, objectId));
   }
+}
+
+/** A key operation's security event. One fixed object shape (absent fields are undefined) keeps it cheap. */
+function proxyEvent(
+  meta: RequestMetadata,
+  event: string,
+  kmsConfigId: number | undefined,
+  leased: boolean | undefined,
+  code: number,
+  objectId: string | undefined,
+): SecurityEventRecord {
+  return {
+    tenantId: meta.tenantId,
+    event,
+    timestampMillis: Date.now(),
+    source: 'proxy',
+    iclFields: meta.iclFields,
+    customFields: meta.customFields,
+    kmsConfigId,
+    leased,
+    code,
+    objectId,
+  };
 }
 
 /**

@@ -159,28 +159,3 @@ test('anything that is not a usable EDEK is code 203, never another error', () =
     { numRuns: 500 },
   );
 });
-
-import { eventJson, formatEvent } from '../../src/events/types.js';
-
-test('the direct event serialisation equals JSON.stringify of the event document', () => {
-  fc.assert(
-    fc.property(
-      fc.record({
-        tenantId: fc.string(),
-        event: fc.string(),
-        timestampMillis: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.integer({ min: 0, max: 8.64e15 })),
-        source: fc.constantFrom('proxy' as const, 'application' as const),
-        iclFields: fc.dictionary(fc.string(), fc.option(fc.string(), { nil: undefined })),
-        customFields: fc.dictionary(fc.string(), fc.string()),
-        kmsConfigId: fc.option(fc.integer({ min: 1 }), { nil: undefined }),
-        leased: fc.option(fc.boolean(), { nil: undefined }),
-        code: fc.option(fc.constantFrom(0, 201, 209), { nil: undefined }),
-        objectId: fc.option(fc.string(), { nil: undefined }),
-      }),
-      (event) => {
-        expect(eventJson(event)).toBe(JSON.stringify(formatEvent(event)));
-      },
-    ),
-    { numRuns: 300 },
-  );
-});

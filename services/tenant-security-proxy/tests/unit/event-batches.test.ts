@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { defaultTuning } from '../../src/config.js';
+import { defaultTuning, type ProxyTuning } from '../../src/config.js';
 import { EventPipeline } from '../../src/events/pipeline.js';
 import { eventJson, formatEvent, queuedBatchEvents, type SecurityEventRecord } from '../../src/events/types.js';
 import { batchJson } from '../../src/http/batch-json.js';
@@ -13,7 +13,8 @@ import type { TenantStore } from '../../src/tenant-store.js';
 const recordArbitrary = fc.record({
   tenantId: fc.string(),
   event: fc.string(),
-  timestampMillis: fc.integer({ min: 0, max: 4e12 }),
+  // Up to the last time a Date can hold (ECMA-262 §21.4.1.1): six-digit years take another path in isoTime.
+  timestampMillis: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.integer({ min: 0, max: 8.64e15 })),
   source: fc.constantFrom('proxy' as const, 'application' as const),
   iclFields: fc.dictionary(fc.string(), fc.option(fc.string(), { nil: undefined })),
   customFields: fc.dictionary(fc.string(), fc.string()),
@@ -21,6 +22,33 @@ const recordArbitrary = fc.record({
   leased: fc.option(fc.boolean(), { nil: undefined }),
   code: fc.option(fc.constantFrom(0, 201, 209), { nil: undefined }),
   objectId: fc.option(fc.string(), { nil: undefined }),
+});
+
+/** A pipeline over `store`, with its own metrics and a silent logger. */
+function testPipeline(store: TenantStore, tuning: Partial<ProxyTuning>, stdoutWrite: (text: string) => boolean) {
+  const metrics = new ProxyMetrics(
+    () => 0,
+    () => 0,
+  );
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const pipeline = new EventPipeline(
+    store,
+    { ...defaultTuning, ...tuning },
+    metrics,
+    createLogger('silent', quiet),
+    undefined,
+    stdoutWrite,
+  );
+  return { pipeline, metrics };
+}
+
+test('the direct event serialisation equals JSON.stringify of the event document', () => {
+  fc.assert(
+    fc.property(recordArbitrary, (event) => {
+      expect(eventJson(event)).toBe(JSON.stringify(formatEvent(event)));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('the events of a batch serialise exactly as one event per object id would', () => {
@@ -86,19 +114,10 @@ test('a batch answer is built exactly as JSON.stringify would write it, ids of e
 
 test('a batch larger than the room left in its queue keeps what fits and counts the rest as dropped', async () => {
   const lines: string[] = [];
-  const metrics = new ProxyMetrics(
-    () => 0,
-    () => 0,
-  );
-  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   // A store that knows no tenant: the events share the stdout queue of unknown tenants.
-  const store = { get: () => undefined } as unknown as TenantStore;
-  const pipeline = new EventPipeline(
-    store,
-    { ...defaultTuning, eventQueueLimitPerTenant: 5 },
-    metrics,
-    createLogger('silent', quiet),
-    undefined,
+  const { pipeline, metrics } = testPipeline(
+    { get: () => undefined } as unknown as TenantStore,
+    { eventQueueLimitPerTenant: 5 },
     (text) => (lines.push(text), true),
   );
   const base: SecurityEventRecord = {
@@ -154,18 +173,10 @@ describe('delivery to an HTTP sink', () => {
     return { seen, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
 
-  function pipelineFor(url: string, metrics: ProxyMetrics) {
+  function pipelineFor(url: string) {
     const logging = { config: () => ({ provider: 'webhook' as const, url, hmacSecret: 'test-secret-test-secret' }) };
     const store = { get: (id: string) => (id === 't-hook' ? { logging } : undefined) } as unknown as TenantStore;
-    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-    return new EventPipeline(
-      store,
-      { ...defaultTuning, eventBatchSize: 500, eventBatchMaxAgeMs: 50 },
-      metrics,
-      createLogger('silent', quiet),
-      undefined,
-      () => true,
-    );
+    return testPipeline(store, { eventBatchSize: 500, eventBatchMaxAgeMs: 50 }, () => true);
   }
 
   const base: SecurityEventRecord = {
@@ -182,11 +193,7 @@ describe('delivery to an HTTP sink', () => {
 
   test('a slow sink gets several batches at once, so a deep queue drains and nothing is dropped', async () => {
     const hook = await slowWebhook(150);
-    const metrics = new ProxyMetrics(
-      () => 0,
-      () => 0,
-    );
-    const pipeline = pipelineFor(hook.url, metrics);
+    const { pipeline, metrics } = pipelineFor(hook.url);
     const ids = Array.from({ length: 4000 }, (_, i) => `doc-${i}`);
     pipeline.recordBatch(base, ids);
     await pipeline.drain(10_000);
@@ -203,11 +210,7 @@ describe('delivery to an HTTP sink', () => {
 
   test('a batch stops at about 512 KiB of events, however many EVENT_BATCH_SIZE allows', async () => {
     const hook = await slowWebhook(0);
-    const metrics = new ProxyMetrics(
-      () => 0,
-      () => 0,
-    );
-    const pipeline = pipelineFor(hook.url, metrics);
+    const { pipeline, metrics } = pipelineFor(hook.url);
     // 400 events of about 4 KiB each: 1.6 MiB, which EVENT_BATCH_SIZE (500) alone would send in one request.
     pipeline.recordBatch(
       { ...base, customFields: { note: 'n'.repeat(4000) } },

@@ -172,10 +172,14 @@ export class EventPipeline implements EventRecorder {
     return limit;
   }
 
+  /** A batch is due when it is full (by count or by size) or its oldest event has waited long enough. */
   private batchDue(queue: TenantQueue, now: number): boolean {
+    const queued = queue.items.length;
+    if (queued === 0) return false;
     return (
-      queue.items.length >= this.tuning.eventBatchSize ||
-      (queue.items.length > 0 && now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs)
+      queued >= this.tuning.eventBatchSize ||
+      now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs ||
+      this.batchLength(queue.items) < queued
     );
   }
 

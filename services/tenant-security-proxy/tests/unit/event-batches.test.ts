@@ -173,10 +173,10 @@ describe('delivery to an HTTP sink', () => {
     return { seen, url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
 
-  function pipelineFor(url: string) {
+  function pipelineFor(url: string, tuning: Partial<ProxyTuning> = {}) {
     const logging = { config: () => ({ provider: 'webhook' as const, url, hmacSecret: 'test-secret-test-secret' }) };
     const store = { get: (id: string) => (id === 't-hook' ? { logging } : undefined) } as unknown as TenantStore;
-    return testPipeline(store, { eventBatchSize: 500, eventBatchMaxAgeMs: 50 }, () => true);
+    return testPipeline(store, { eventBatchSize: 500, eventBatchMaxAgeMs: 50, ...tuning }, () => true);
   }
 
   const base: SecurityEventRecord = {
@@ -206,6 +206,21 @@ describe('delivery to an HTTP sink', () => {
     expect(await metrics.registry.metrics()).toMatch(
       /^tsp_security_events_total\{outcome="delivered",sink="webhook"\} 4000$/m,
     );
+  });
+
+  test('batches full by size go at once, without waiting for the age limit', async () => {
+    const hook = await slowWebhook(0);
+    const { pipeline } = pipelineFor(hook.url, { eventBatchMaxAgeMs: 60_000 });
+    // 400 events of about 4 KiB: fewer than EVENT_BATCH_SIZE, but several batches by size.
+    pipeline.recordBatch(
+      { ...base, customFields: { note: 'n'.repeat(4000) } },
+      Array.from({ length: 400 }, (_, i) => `doc-${i}`),
+    );
+    const deadline = Date.now() + 3000;
+    while (hook.seen.events < 250 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    pipeline.close();
+    await hook.close();
+    expect(hook.seen.events).toBeGreaterThanOrEqual(250);
   });
 
   test('a batch stops at about 512 KiB of events, however many EVENT_BATCH_SIZE allows', async () => {

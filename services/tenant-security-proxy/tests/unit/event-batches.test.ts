@@ -24,6 +24,19 @@ const recordArbitrary = fc.record({
   objectId: fc.option(fc.string(), { nil: undefined }),
 });
 
+/** A successful leased batch-wrap's event, for the pipeline tests (each sets its tenant). */
+const batchItemEvent: SecurityEventRecord = {
+  tenantId: '',
+  event: 'KMS_BATCH_WRAP',
+  timestampMillis: Date.UTC(2026, 10, 22),
+  source: 'proxy',
+  iclFields: { requestingId: 'svc' },
+  customFields: {},
+  kmsConfigId: 4,
+  leased: true,
+  code: 0,
+};
+
 /** A pipeline over `store`, with its own metrics and a silent logger. */
 function testPipeline(store: TenantStore, tuning: Partial<ProxyTuning>, stdoutWrite: (text: string) => boolean) {
   const metrics = new ProxyMetrics(
@@ -120,17 +133,7 @@ test('a batch larger than the room left in its queue keeps what fits and counts 
     { eventQueueLimitPerTenant: 5 },
     (text) => (lines.push(text), true),
   );
-  const base: SecurityEventRecord = {
-    tenantId: 't-1',
-    event: 'KMS_BATCH_WRAP',
-    timestampMillis: Date.UTC(2026, 10, 22),
-    source: 'proxy',
-    iclFields: { requestingId: 'svc' },
-    customFields: {},
-    kmsConfigId: 4,
-    leased: true,
-    code: 0,
-  };
+  const base: SecurityEventRecord = { ...batchItemEvent, tenantId: 't-1' };
   pipeline.record({ ...base, event: 'KMS_WRAP' });
   pipeline.recordBatch(base, ['a', 'b', 'c', 'd', 'e', 'f']);
   pipeline.recordBatch(base, ['g']);
@@ -179,17 +182,7 @@ describe('delivery to an HTTP sink', () => {
     return testPipeline(store, { eventBatchSize: 500, eventBatchMaxAgeMs: 50, ...tuning }, () => true);
   }
 
-  const base: SecurityEventRecord = {
-    tenantId: 't-hook',
-    event: 'KMS_BATCH_WRAP',
-    timestampMillis: Date.UTC(2026, 10, 22),
-    source: 'proxy',
-    iclFields: { requestingId: 'svc' },
-    customFields: {},
-    kmsConfigId: 4,
-    leased: true,
-    code: 0,
-  };
+  const base: SecurityEventRecord = { ...batchItemEvent, tenantId: 't-hook' };
 
   test('a slow sink gets several batches at once, so a deep queue drains and nothing is dropped', async () => {
     const hook = await slowWebhook(150);

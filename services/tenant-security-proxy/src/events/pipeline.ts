@@ -105,7 +105,7 @@ export class EventPipeline implements EventRecorder {
         this.queues.delete(key);
         continue;
       }
-      if (this.batchDue(queue, now)) {
+      if (this.batchDue(key, queue, now)) {
         this.track(this.flush(key, queue));
       }
     }
@@ -144,7 +144,7 @@ export class EventPipeline implements EventRecorder {
         while (
           inFlight.size < MAX_DELIVERIES_PER_TENANT &&
           queue.items.length > 0 &&
-          (first || this.batchDue(queue, Date.now()))
+          (first || this.batchDue(key, queue, Date.now()))
         ) {
           first = false;
           const batch = queue.items.splice(0, this.batchLength(queue.items));
@@ -172,14 +172,19 @@ export class EventPipeline implements EventRecorder {
     return limit;
   }
 
-  /** A batch is due when it is full (by count or by size) or its oldest event has waited long enough. */
-  private batchDue(queue: TenantQueue, now: number): boolean {
+  /**
+   * A batch is due when it is full (by count or by size) or its oldest event has waited long enough. Stdout events
+   * are due at every tick: a write there costs the same for 10 events as for 500, and events kept waiting for a full
+   * batch outlive young-generation GCs, which then copy them to the old generation (longer pauses, a growing heap).
+   */
+  private batchDue(key: string, queue: TenantQueue, now: number): boolean {
     const queued = queue.items.length;
     if (queued === 0) return false;
     return (
       queued >= this.tuning.eventBatchSize ||
       now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs ||
-      this.batchLength(queue.items) < queued
+      this.batchLength(queue.items) < queued ||
+      this.sinkFor(key) === this.stdoutSink
     );
   }
 

@@ -151,6 +151,23 @@ test('a batch larger than the room left in its queue keeps what fits and counts 
   expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="queue-full"\} 3$/m);
 });
 
+test('stdout events are written at the next tick, without waiting for a full batch or the age limit', async () => {
+  const lines: string[] = [];
+  const { pipeline } = testPipeline(
+    { get: () => undefined } as unknown as TenantStore,
+    // Limits that would hold an HTTP sink's events for a minute.
+    { eventBatchSize: 10_000, eventBatchMaxAgeMs: 60_000 },
+    (text) => (lines.push(text), true),
+  );
+  pipeline.record({ ...batchItemEvent, tenantId: 't-out', event: 'KMS_WRAP' });
+  const deadline = Date.now() + 2000;
+  while (lines.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  pipeline.close();
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'security_event', tenantId: 't-out', event: 'KMS_WRAP' });
+  expect(pipeline.queueDepth).toBe(0);
+});
+
 describe('delivery to an HTTP sink', () => {
   /** A webhook receiver that answers after `delayMs`, and what it saw. */
   async function slowWebhook(delayMs: number) {

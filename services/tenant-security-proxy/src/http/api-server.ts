@@ -61,9 +61,10 @@ export class ApiServer {
       requestTimeoutMs: 60_000,
       errorBody: (status, message) => {
         // Malformed HTTP never reaches a route; it is counted under `unknown` with the code it was answered with.
-        this.options.metrics.recordRequest('unknown', 102, 'none', 'none', 0);
+        const code = status >= 500 && status !== 501 && status !== 505 ? 100 : 102;
+        this.options.metrics.recordRequest('unknown', code, 'none', 'none', 0);
         return JSON.stringify({
-          code: 102,
+          code,
           message:
             status === 413
               ? `Invalid request body: larger than ${options.maxBodyBytes} bytes`

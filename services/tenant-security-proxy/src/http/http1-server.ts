@@ -435,7 +435,7 @@ class Connection {
       this.requestStartedAt = 0;
       if (this.peerEnded) {
         this.closing = true;
-        this.socket.end();
+        this.socket.destroySoon();
       }
     } else if (this.peerEnded) {
       this.fail(400, 'the client closed its side before the request was complete');
@@ -457,6 +457,9 @@ class Connection {
     const max = this.server.maxHeaderBytes;
     if (end === -1) {
       if (buffer.length > max) throw new HttpError(431, `request head larger than ${max} bytes`);
+      // A head ended by bare LFs would never match CRLF CRLF: refuse it now rather than at the request timeout.
+      for (let lf = buffer.indexOf(10); lf !== -1; lf = buffer.indexOf(10, lf + 1))
+        if (lf === 0 || buffer[lf - 1] !== 13) throw new HttpError(400, 'bare LF in request head');
       this.headSearchFrom = Math.max(0, buffer.length - 3);
       return false;
     }
@@ -543,10 +546,13 @@ class Connection {
     this.current = undefined;
     this.lastActivity = Date.now();
     const close = !request.keepAlive || this.server.draining || (this.peerEnded && this.inputBytes === 0);
-    const written = this.socket.write(responseHead(status, Buffer.byteLength(body), close, this.server) + body);
+    const head = responseHead(status, Buffer.byteLength(body), close, this.server);
+    // RFC 9110 §9.3.2: a response to HEAD has the headers GET would have, and no content.
+    const written = this.socket.write(request.method === 'HEAD' ? head : head + body);
     if (close) {
       this.closing = true;
-      this.socket.end();
+      // Once the answer is flushed the socket is done: a client that never closes its side cannot hold it.
+      this.socket.destroySoon();
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
@@ -564,18 +570,17 @@ class Connection {
     this.closing = true;
     if (this.current) this.current.responded = true;
     const body = this.server.errorBody(status, message);
-    this.socket.end(responseHead(status, Buffer.byteLength(body), true, this.server) + body);
+    this.socket.write(responseHead(status, Buffer.byteLength(body), true, this.server) + body);
+    this.socket.destroySoon();
     this.input = [];
     this.inputBytes = 0;
-    // A client that keeps sending after an error would hold the socket open: give it a moment, then cut it.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /** Graceful shutdown: idle connections close now; busy ones after their response (which says so). */
   closeIfIdle(): void {
     if (this.idle && !this.closing) {
       this.closing = true;
-      this.socket.end();
+      this.socket.destroy();
     }
   }
 }

@@ -30,6 +30,8 @@ export interface Http1ServerOptions {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
+/** How long a closing connection keeps reading the client's remaining bytes before it is cut. */
+const LINGER_MS = 2000;
 /** RFC 9110 §5.6.2 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9112 §3: method SP request-target SP HTTP-version; the target is any run of visible ASCII. */
@@ -141,7 +143,7 @@ function parseHead(text: string, maxHeaders: number): Head {
         }
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') expect = value;
+        if (name.toLowerCase() === 'expect') expect = expect === undefined ? value : `${expect},${value}`;
         break;
       case 10:
         if (name.toLowerCase() === 'connection') connection += `,${value.toLowerCase()}`;
@@ -167,7 +169,12 @@ function parseHead(text: string, maxHeaders: number): Head {
     // attempt or a broken intermediary. Both are refused rather than guessed at.
     if (!http11) throw new HttpError(400, 'Transfer-Encoding in an HTTP/1.0 request');
     if (contentLength !== undefined) throw new HttpError(400, 'both Transfer-Encoding and Content-Length');
-    const codings = transferEncoding.split(',').map((coding) => trimOws(coding).toLowerCase());
+    // RFC 9110 §5.6.1: empty list elements are ignored.
+    const codings = transferEncoding
+      .split(',')
+      .map((coding) => trimOws(coding).toLowerCase())
+      .filter((coding) => coding !== '');
+    if (codings.length === 0) throw new HttpError(400, 'empty Transfer-Encoding');
     if (codings.some((coding) => coding !== 'chunked')) throw new HttpError(501, 'only the chunked transfer coding');
     if (codings.length !== 1) throw new HttpError(400, 'chunked applied more than once');
     length = -1;
@@ -179,7 +186,8 @@ function parseHead(text: string, maxHeaders: number): Head {
   const keepAlive = http11 ? !tokens.includes('close') : tokens.includes('keep-alive');
   let expectContinue = false;
   if (expect !== undefined) {
-    if (expect.toLowerCase() !== '100-continue') throw new HttpError(417, `unsupported Expect: ${expect.slice(0, 40)}`);
+    if (expect.split(',').some((item) => trimOws(item).toLowerCase() !== '100-continue'))
+      throw new HttpError(417, `unsupported Expect: ${expect.slice(0, 40)}`);
     expectContinue = http11;
   }
   return {
@@ -209,6 +217,10 @@ function trimOws(value: string): string {
   return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
+/** RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), then the CRLF. */
+const CHUNK_EXTENSIONS =
+  /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
+
 const SIZE = 0;
 const EXTENSION = 1;
 const SIZE_LF = 2;
@@ -229,6 +241,7 @@ class ChunkedDecoder {
   private sizeDigits = 0;
   private remaining = 0;
   private lineBytes = 0;
+  private extension = '';
   private trailerLine = '';
   private trailerBytes = 0;
   private readonly pieces: Buffer[] = [];
@@ -259,16 +272,22 @@ class ChunkedDecoder {
             if (++this.sizeDigits > 8) throw new HttpError(413, 'chunk size too large');
             this.size = this.size * 16 + digit;
             i++;
-          } else if (this.sizeDigits > 0 && (byte === 59 || byte === 32 || byte === 9 || byte === 13)) {
+          } else if (this.sizeDigits > 0 && byte === 13) {
+            this.state = SIZE_LF;
+            i++;
+          } else if (this.sizeDigits > 0 && (byte === 59 || byte === 32 || byte === 9)) {
             this.state = EXTENSION;
           } else throw new HttpError(400, 'malformed chunk size');
           break;
         }
         case EXTENSION:
-          // chunk-ext (BWS ; name [= value]) is ignored, but must stay on its line and within bounds.
-          if (byte === 13) this.state = SIZE_LF;
-          else if ((byte < 32 && byte !== 9) || byte === 127) throw new HttpError(400, 'malformed chunk extension');
-          else if (++this.lineBytes > 4096) throw new HttpError(400, 'chunk extension too long');
+          // chunk-ext is ignored, but must be well formed (checked whole at its CR) and bounded.
+          if (byte === 13) {
+            if (!CHUNK_EXTENSIONS.test(this.extension)) throw new HttpError(400, 'malformed chunk extension');
+            this.extension = '';
+            this.state = SIZE_LF;
+          } else if (++this.lineBytes > 4096) throw new HttpError(400, 'chunk extension too long');
+          else this.extension += String.fromCharCode(byte);
           i++;
           break;
         case SIZE_LF:
@@ -356,6 +375,7 @@ class Connection {
   private closing = false;
   private peerEnded = false;
   private parsing = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
   /** When the request being received started (0: between requests). */
   requestStartedAt = 0;
   lastActivity = Date.now();
@@ -408,6 +428,7 @@ class Connection {
 
   private onClose(): void {
     this.closing = true;
+    clearTimeout(this.lingerTimer);
     if (this.current) this.current.responded = true;
     this.server.forget(this);
   }
@@ -433,10 +454,7 @@ class Connection {
     if (this.current !== undefined || this.closing || this.waitingForDrain) return;
     if (this.inputBytes === 0 && this.head === undefined) {
       this.requestStartedAt = 0;
-      if (this.peerEnded) {
-        this.closing = true;
-        this.socket.destroySoon();
-      }
+      if (this.peerEnded) this.endGracefully();
     } else if (this.peerEnded) {
       this.fail(400, 'the client closed its side before the request was complete');
     }
@@ -550,9 +568,7 @@ class Connection {
     // RFC 9110 §9.3.2: a response to HEAD has the headers GET would have, and no content.
     const written = this.socket.write(request.method === 'HEAD' ? head : head + body);
     if (close) {
-      this.closing = true;
-      // Once the answer is flushed the socket is done: a client that never closes its side cannot hold it.
-      this.socket.destroySoon();
+      this.endGracefully();
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
@@ -570,10 +586,23 @@ class Connection {
     this.closing = true;
     if (this.current) this.current.responded = true;
     const body = this.server.errorBody(status, message);
-    this.socket.write(responseHead(status, Buffer.byteLength(body), true, this.server) + body);
-    this.socket.destroySoon();
     this.input = [];
     this.inputBytes = 0;
+    this.endGracefully(responseHead(status, Buffer.byteLength(body), true, this.server) + body);
+  }
+
+  /**
+   * RFC 9112 §9.6: half-close, keep reading (and discarding) for a while, then close. Closing with unread input makes
+   * the kernel answer with a reset, which can destroy the response before the client has read it (a 413 during an
+   * upload, say).
+   */
+  private endGracefully(last?: string): void {
+    this.closing = true;
+    if (this.socket.isPaused()) this.socket.resume();
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last);
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    this.lingerTimer.unref();
   }
 
   /** Graceful shutdown: idle connections close now; busy ones after their response (which says so). */

@@ -464,6 +464,36 @@ describe('Http1Server connection management', () => {
     },
   );
 
+  it('stops reading a client that does not read its answers, then serves every pipelined request in order', async () => {
+    const padding = 'x'.repeat(8 * 1024);
+    const test = await startServer({
+      handler: (req) => req.respond(200, JSON.stringify({ target: req.target, padding })),
+    });
+    const socket = connect({ port: test.port, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    // 2,000 answers of 8 KiB are far more than the kernel's socket buffers hold.
+    const count = 2000;
+    socket.write(Array.from({ length: count }, (_, i) => get(`/${i}`)).join(''));
+    await delay(300);
+    const dispatchedWhileBlocked = test.requests.length;
+    expect(dispatchedWhileBlocked).toBeGreaterThan(0);
+    expect(dispatchedWhileBlocked).toBeLessThan(count);
+    socket.resume();
+    const text = () => Buffer.concat(received).toString('latin1');
+    expect(
+      await waitUntil(
+        () => test.requests.length === count && text().split('HTTP/1.1 200 OK').length === count + 1,
+        15_000,
+      ),
+    ).toBe(true);
+    const targets = [...text().matchAll(/"target":"(\/\d+)"/g)].map((match) => match[1]);
+    expect(targets).toEqual(Array.from({ length: count }, (_, i) => `/${i}`));
+    socket.destroy();
+  });
+
   it('ignores requests pipelined after one that asked to close', async () => {
     const test = await startServer();
     const client = await openClient(test.port);

@@ -261,8 +261,10 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const readyMs = performance.now() - spawnedAt;
-  const rssAfterLoad = (text: string) =>
-    Number(/^tsp_process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
+  /** A gauge of the proxy's /metrics in MiB. */
+  const mib = (text: string, gauge: string) =>
+    Number(new RegExp(`^${gauge} (\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024 / 1024;
+  const rssAfterLoad = (text: string) => mib(text, 'tsp_process_resident_memory_bytes');
   const rssReady = rssAfterLoad(await metricsText(proxy.healthPort!));
 
   // Cold start of one tenant under concurrent load: exactly one KMS call.
@@ -413,6 +415,10 @@ async function main(): Promise<void> {
   );
   console.log(
     `  ${rssEnd < 150 ? 'PASS' : 'FAIL'}  RSS with ${TENANTS} tenants loaded: ${rssReady.toFixed(0)} MB when ready, ${rssEnd.toFixed(0)} MB after the load (bar < 150)`,
+  );
+  console.log(
+    `  info  after the load: V8 heap ${mib(metrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed, ` +
+      `${mib(metrics, 'tsp_nodejs_heap_size_used_bytes').toFixed(0)} MB used; external ${mib(metrics, 'tsp_nodejs_external_memory_bytes').toFixed(0)} MB`,
   );
   console.log(
     `  ${readyMs < 5000 ? 'PASS' : 'FAIL'}  ready ${readyMs.toFixed(0)} ms after process start with ${TENANTS} tenants (bar < 5000)`,

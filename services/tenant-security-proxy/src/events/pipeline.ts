@@ -183,8 +183,8 @@ export class EventPipeline implements EventRecorder {
     return (
       queued >= this.tuning.eventBatchSize ||
       now - queue.oldestAt >= this.tuning.eventBatchMaxAgeMs ||
-      this.batchLength(queue.items) < queued ||
-      this.sinkFor(key) === this.stdoutSink
+      this.sinkFor(key) === this.stdoutSink ||
+      this.batchLength(queue.items) < queued
     );
   }
 

@@ -29,7 +29,6 @@ export interface ApiServerOptions {
   logger: Logger;
 }
 
-const JSON_HEADERS = 'application/json';
 const NOT_FOUND = JSON.stringify({ code: 100, message: 'Unknown route' });
 const UNAUTHORIZED = JSON.stringify({ code: 101, message: 'Unauthorized request: invalid or missing API key' });
 

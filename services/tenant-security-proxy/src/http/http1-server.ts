@@ -102,8 +102,11 @@ interface Head {
 
 /** RFC 9112 §2–§6 for one request head (without its final empty line), or an HttpError. */
 function parseHead(text: string, maxHeaders: number): Head {
-  const lines = text.split('\r\n');
-  const requestLine = REQUEST_LINE.exec(lines[0]!);
+  // Lines are found with indexOf and only names and values are sliced out: this runs for every request, and a split
+  // into line strings (then names, values and trimmed values) was most of what the layer allocated.
+  let lineEnd = text.indexOf('\r\n');
+  if (lineEnd === -1) lineEnd = text.length;
+  const requestLine = REQUEST_LINE.exec(lineEnd === text.length ? text : text.slice(0, lineEnd));
   if (!requestLine) {
     // A bare LF or a stray CR leaves its line in one piece: report it as what it is.
     throw new HttpError(
@@ -115,24 +118,32 @@ function parseHead(text: string, maxHeaders: number): Head {
   if (major !== '1' || (minor !== '1' && minor !== '0'))
     throw new HttpError(505, `HTTP/${major}.${minor} not supported`);
   const http11 = minor === '1';
-  if (lines.length - 1 > maxHeaders) throw new HttpError(431, `more than ${maxHeaders} header lines`);
   const headers: string[] = [];
   let hosts = 0;
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   let connection = '';
   let expect: string | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const first = line.charCodeAt(0);
+  let count = 0;
+  while (lineEnd < text.length) {
+    const start = lineEnd + 2;
+    lineEnd = text.indexOf('\r\n', start);
+    if (lineEnd === -1) lineEnd = text.length;
+    if (++count > maxHeaders) throw new HttpError(431, `more than ${maxHeaders} header lines`);
+    const first = text.charCodeAt(start);
     // RFC 9112 §5.2: obs-fold is refused.
     if (first === 32 || first === 9) throw new HttpError(400, 'obsolete line folding in headers');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new HttpError(400, 'malformed header line');
-    const name = line.slice(0, colon);
+    const colon = text.indexOf(':', start);
+    if (colon <= start || colon >= lineEnd) throw new HttpError(400, 'malformed header line');
+    const name = text.slice(start, colon);
     // RFC 9112 §5.1: no whitespace between the field name and the colon.
     if (!TOKEN.test(name)) throw new HttpError(400, 'invalid header name');
-    const value = trimOws(line.slice(colon + 1));
+    // OWS around the value (RFC 9110 §5.5) is not part of it.
+    let valueStart = colon + 1;
+    let valueEnd = lineEnd;
+    while (valueStart < valueEnd && isOws(text.charCodeAt(valueStart))) valueStart++;
+    while (valueEnd > valueStart && isOws(text.charCodeAt(valueEnd - 1))) valueEnd--;
+    const value = text.slice(valueStart, valueEnd);
     if (BAD_VALUE_CHAR.test(value)) throw new HttpError(400, 'invalid character in header value');
     headers.push(name, value);
     switch (name.length) {
@@ -209,11 +220,16 @@ function originForm(target: string): string {
   return rest === '' || rest.charCodeAt(0) === 63 ? `/${rest}` : rest;
 }
 
+/** SP or HTAB (RFC 9110 §5.6.3 OWS). */
+function isOws(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
 function trimOws(value: string): string {
   let start = 0;
   let end = value.length;
-  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
   return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 

@@ -31,6 +31,12 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LEASE_ROTATION_SECONDS: positiveSeconds.default(86400),
   LEASE_CACHE_TTL_SECONDS: positiveSeconds.default(3600),
+  LEASE_PREWRAP_KEYS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(0, 'must be 0–1000000 (0 turns pre-wrapping off)')
+    .max(1_000_000, 'must be 0–1000000 (0 turns pre-wrapping off)')
+    .default(65536),
   SNAPSHOT_WAIT_SECONDS: z.coerce
     .number()
     .int('must be an integer')
@@ -129,6 +135,8 @@ export interface ProxyConfig {
   logLevel: string;
   leaseRotationSeconds: number;
   leaseCacheTtlSeconds: number;
+  /** DEKs wrapped ahead of time on a worker thread, at most, across all leases; 0 = off (prewrap.ts). */
+  leasePrewrapKeys: number;
   snapshotWaitSeconds: number;
   snapshotRefreshSeconds: number;
   kmsTimeoutMs: number;
@@ -181,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>, tuning: Part
     logLevel: e.LOG_LEVEL,
     leaseRotationSeconds: e.LEASE_ROTATION_SECONDS,
     leaseCacheTtlSeconds: e.LEASE_CACHE_TTL_SECONDS,
+    leasePrewrapKeys: e.LEASE_PREWRAP_KEYS,
     snapshotWaitSeconds: e.SNAPSHOT_WAIT_SECONDS,
     snapshotRefreshSeconds: e.SNAPSHOT_REFRESH_SECONDS,
     kmsTimeoutMs: e.KMS_TIMEOUT_MS,

@@ -1,8 +1,8 @@
 import { decodeEdek, encodeKmsEdek, type ParsedEdek } from './edek.js';
 import { TspError, toTspError, KmsError } from './errors.js';
 import type { EventRecorder, SecurityEventRecord } from './events/types.js';
-import { unwrapDek, wrapExistingDek, wrapNewDek } from './leased-crypto.js';
-import type { LeaseManager } from './leases.js';
+import { unwrapDek, wrapExistingDek } from './leased-crypto.js';
+import { newLeasedWrap, type LeaseManager } from './leases.js';
 import { randomKey32 } from './leased-crypto.js';
 import type { KmsConfigEntry, TenantStore } from './tenant-store.js';
 
@@ -48,7 +48,7 @@ export class KeyService {
     if (primary.leasing) {
       const lease = this.leases.currentSync(primary.id);
       if (lease) {
-        const wrapped = wrapNewDek(lease.key);
+        const wrapped = newLeasedWrap(lease);
         this.emit(meta, 'KMS_WRAP', primary.id, true, 0);
         return { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
       }
@@ -77,7 +77,7 @@ export class KeyService {
   private async wrapWith(config: KmsConfigEntry, existingDek: Uint8Array | undefined): Promise<WrapResult> {
     if (config.leasing) {
       const lease = await this.leases.currentLease(config);
-      const wrapped = existingDek ? wrapExistingDek(lease.key, existingDek) : wrapNewDek(lease.key);
+      const wrapped = existingDek ? wrapExistingDek(lease.key, existingDek) : newLeasedWrap(lease);
       return { dek: wrapped.dek.toString('base64'), edek: lease.encoder.encode(wrapped.sealed, wrapped.iv) };
     }
     const dek = existingDek ? Buffer.from(existingDek) : randomKey32();
@@ -182,7 +182,7 @@ export class KeyService {
         return result;
       }
       for (const id of ids) {
-        const wrapped = wrapNewDek(lease.key);
+        const wrapped = newLeasedWrap(lease);
         result.keys[id] = {
           dek: wrapped.dek.toString('base64'),
           edek: lease.encoder.encode(wrapped.sealed, wrapped.iv),

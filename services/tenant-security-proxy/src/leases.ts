@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { encodeLeasedKeyEnvelope, LeasedEdekEncoder } from './edek.js';
-import { leasedKeyObject, randomKey32 } from './leased-crypto.js';
+import { leasedKeyObject, randomKey32, wrapNewDek, type LeasedWrap } from './leased-crypto.js';
+import type { DekPrewrapper, PrewrapPool } from './prewrap.js';
 import type { KmsConfigEntry } from './tenant-store.js';
 import type { ProxyMetrics } from './metrics.js';
 
@@ -12,6 +13,13 @@ export interface CurrentLease {
   wrapped: Uint8Array;
   encoder: LeasedEdekEncoder;
   rotateAt: number;
+  /** DEKs wrapped ahead of time under this lease (prewrap.ts); closed when the lease rotates or is dropped. */
+  pool: PrewrapPool | undefined;
+}
+
+/** A fresh DEK wrapped under the lease: prepared by the worker when one is ready, else wrapped here and now. */
+export function newLeasedWrap(lease: CurrentLease): LeasedWrap {
+  return lease.pool?.take() ?? wrapNewDek(lease.key);
 }
 
 interface CachedLease {
@@ -40,6 +48,7 @@ export class LeaseManager {
     private readonly rotationMs: number,
     private readonly ttlMs: number,
     private readonly metrics: ProxyMetrics,
+    private readonly prewrapper?: DekPrewrapper,
   ) {}
 
   /** The current lease when it is fresh; the synchronous fast path of every leased wrap. */
@@ -85,8 +94,12 @@ export class LeaseManager {
           encodeLeasedKeyEnvelope(config.id, wrapped),
         ),
         rotateAt: Date.now() + this.rotationMs,
+        pool: undefined,
       };
       if ((this.generation.get(config.id) ?? 0) === generation) {
+        // Only a lease that becomes current gets a pool: one returned after a drop serves its waiting callers inline.
+        lease.pool = this.prewrapper?.open(key);
+        this.current.get(config.id)?.pool?.close();
         this.current.set(config.id, lease);
         this.remember(config.id, leasedKeyId, wrapped, key);
       }
@@ -159,13 +172,16 @@ export class LeaseManager {
   /** Disabled, changed, removed or revoked: forget every lease of the config now. */
   drop(configId: number): void {
     this.generation.set(configId, (this.generation.get(configId) ?? 0) + 1);
+    this.current.get(configId)?.pool?.close();
     this.current.delete(configId);
     const prefix = `${configId}:`;
     for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
   }
 
   /** Removes expired cache entries (called periodically, so memory does not grow with old leases). */
-  sweep(): void {
+  sweep(idleMs = 60_000): void {
+    // Prepared DEKs of leases that stopped wrapping: zeroed rather than kept for traffic that may not come.
+    this.prewrapper?.sweep(idleMs);
     const now = Date.now();
     for (const [key, entries] of this.cache) {
       const live = entries.filter((e) => e.expiresAt > now);

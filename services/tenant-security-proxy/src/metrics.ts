@@ -206,6 +206,34 @@ export class ProxyMetrics {
     this.requestStats.record(route, code, language, version, seconds);
   }
 
+  /**
+   * Leased wraps by where the wrapped DEK came from (prewrap.ts: the worker's pool or inline), and the DEKs prepared
+   * ahead. Read from the prewrapper's own counters at scrape time: nothing is added to the wrap path.
+   */
+  observePrewrap(read: () => { prewrapped: number; inline: number; pooled: number }): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'tsp_lease_wraps_total',
+      help: 'Leased wraps by source: prewrapped (prepared on the worker thread) or inline (pool empty or disabled)',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        const { prewrapped, inline } = read();
+        this.reset();
+        this.labels('prewrapped').inc(prewrapped);
+        this.labels('inline').inc(inline);
+      },
+    });
+    new Gauge({
+      name: 'tsp_lease_prewrapped_keys',
+      help: 'DEKs wrapped ahead of time (or being wrapped) and not yet handed out, across all leases',
+      registers,
+      collect() {
+        this.set(read().pooled);
+      },
+    });
+  }
+
   recordKmsCall(provider: string, operation: string, outcome: string, seconds: number): void {
     this.kmsCalls.labels(provider, operation, outcome).inc();
     this.kmsDuration.labels(provider, operation).observe(seconds);

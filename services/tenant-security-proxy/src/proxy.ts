@@ -9,6 +9,7 @@ import { createHealthServer } from './http/health-server.js';
 import { KeyService } from './key-service.js';
 import { KmsAdapterRegistry } from './kms/registry.js';
 import { LeaseManager } from './leases.js';
+import { DekPrewrapper } from './prewrap.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProxyMetrics } from './metrics.js';
 import { sharedStdout } from './stdout-stream.js';
@@ -50,7 +51,14 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     (provider, operation, outcome, seconds) => metrics.recordKmsCall(provider, operation, outcome, seconds),
   );
   const store = new TenantStore({ privateKey: config.proxyPrivateKey, vendorId: config.vendorId }, registry, logger);
-  const leases = new LeaseManager(config.leaseRotationSeconds * 1000, config.leaseCacheTtlSeconds * 1000, metrics);
+  const prewrapper = new DekPrewrapper(config.leasePrewrapKeys, logger);
+  metrics.observePrewrap(() => ({ ...prewrapper.served, pooled: prewrapper.pooledCount }));
+  const leases = new LeaseManager(
+    config.leaseRotationSeconds * 1000,
+    config.leaseCacheTtlSeconds * 1000,
+    metrics,
+    prewrapper,
+  );
   pipeline = new EventPipeline(
     store,
     config.tuning,
@@ -154,6 +162,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
         pipeline!.close();
         await broker!.stop();
         clearInterval(sweeper);
+        await prewrapper.close();
         await new Promise<void>((resolve) => health.close(() => resolve()));
         health.closeAllConnections();
         await registry.close();

@@ -34,6 +34,7 @@ test('a valid .env loads with the contract defaults', () => {
     logLevel: 'info',
     leaseRotationSeconds: 86400,
     leaseCacheTtlSeconds: 3600,
+    leasePrewrapKeys: 65536,
     snapshotWaitSeconds: 25,
     snapshotRefreshSeconds: 300,
     kmsTimeoutMs: 5000,
@@ -41,6 +42,7 @@ test('a valid .env loads with the contract defaults', () => {
   });
   expect(config.proxyPrivateKey).toHaveLength(32);
   expect(loadConfig({ ...valid, API_KEY_2: 'ocmk_ak_second_key_0123456789' }).apiKeys).toHaveLength(2);
+  expect(loadConfig({ ...valid, LEASE_PREWRAP_KEYS: '0' }).leasePrewrapKeys).toBe(0);
 });
 
 test('every problem names its variable and what is wrong, all at once', () => {
@@ -63,6 +65,7 @@ test('every problem names its variable and what is wrong, all at once', () => {
     SNAPSHOT_WAIT_SECONDS: '31',
     LOG_LEVEL: 'loud',
     KMS_TIMEOUT_MS: 'soon',
+    LEASE_PREWRAP_KEYS: '-1',
   });
   expect(found).toEqual(
     expect.arrayContaining([
@@ -71,6 +74,7 @@ test('every problem names its variable and what is wrong, all at once', () => {
       'API_KEY must be at least 16 characters',
       'PORT must be 0–65535',
       'SNAPSHOT_WAIT_SECONDS must be 0–30',
+      'LEASE_PREWRAP_KEYS must be 0–1000000 (0 turns pre-wrapping off)',
     ]),
   );
   expect(found.some((p) => p.startsWith('LOG_LEVEL '))).toBe(true);

@@ -18,7 +18,9 @@ import {
   wrapBodySchema,
 } from './request-schemas.js';
 
-type RouteHandler = (body: unknown) => string | Promise<string>;
+/** A JSON answer: one string, or pieces of a large one (see Http1Request#respond). */
+type ResponseBody = string | string[];
+type RouteHandler = (body: unknown) => ResponseBody | Promise<ResponseBody>;
 
 export interface ApiServerOptions {
   apiKeys: string[];
@@ -105,7 +107,7 @@ export class ApiServer {
     const language = label(languageHeader);
     const version = label(versionHeader);
     const routeLabel = handler ? route! : 'unknown';
-    const finish = (status: number, code: number, body: string) => {
+    const finish = (status: number, code: number, body: ResponseBody) => {
       request.respond(status, body);
       this.options.metrics.recordRequest(routeLabel, code, language, version, (performance.now() - started) / 1000);
     };
@@ -124,14 +126,14 @@ export class ApiServer {
       finish(400, 102, JSON.stringify({ code: 102, message: 'Invalid request body: not JSON' }));
       return;
     }
-    let result: string | Promise<string>;
+    let result: ResponseBody | Promise<ResponseBody>;
     try {
       result = handler(body);
     } catch (error) {
       this.fail(error, finish);
       return;
     }
-    if (typeof result === 'string') {
+    if (!(result instanceof Promise)) {
       finish(200, 0, result);
     } else {
       result.then(
@@ -141,7 +143,7 @@ export class ApiServer {
     }
   }
 
-  private fail(error: unknown, finish: (status: number, code: number, body: string) => void): void {
+  private fail(error: unknown, finish: (status: number, code: number, body: ResponseBody) => void): void {
     const tspError = toTspError(error, 'wrap');
     if (!(error instanceof TspError)) {
       this.options.logger.error(
@@ -169,12 +171,12 @@ export class ApiServer {
     return `{"dek":"${result.dek}"}`;
   }
 
-  private async batchWrap(raw: unknown): Promise<string> {
+  private async batchWrap(raw: unknown): Promise<string[]> {
     const body = parse(batchWrapBodySchema, raw);
     return batchJson(await this.options.keys.batchWrap(metadata(body), body.documentIds));
   }
 
-  private async batchUnwrap(raw: unknown): Promise<string> {
+  private async batchUnwrap(raw: unknown): Promise<string[]> {
     const body = parse(batchUnwrapBodySchema, raw);
     return batchJson(await this.options.keys.batchUnwrap(metadata(body), body.edeks));
   }

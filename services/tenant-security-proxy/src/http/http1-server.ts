@@ -83,7 +83,12 @@ export class Http1Request {
     readonly keepAlive: boolean,
   ) {}
 
-  respond(status: number, body: string): void {
+  /**
+   * Sends the response. A large body comes as pieces: a string over about 64 Ki characters is allocated in V8's
+   * large-object space, which only a full GC frees, so a busy batch endpoint answering in one string would grow the
+   * old generation by every answer it sends.
+   */
+  respond(status: number, body: string | readonly string[]): void {
     if (this.responded) return;
     this.responded = true;
     this.connection.respond(this, status, body);
@@ -575,14 +580,25 @@ class Connection {
     return taken;
   }
 
-  respond(request: Http1Request, status: number, body: string): void {
+  respond(request: Http1Request, status: number, body: string | readonly string[]): void {
     if (this.closing || request !== this.current) return;
     this.current = undefined;
     this.lastActivity = Date.now();
     const close = !request.keepAlive || this.server.draining || (this.peerEnded && this.inputBytes === 0);
-    const head = responseHead(status, Buffer.byteLength(body), close, this.server);
+    let written: boolean;
     // RFC 9110 §9.3.2: a response to HEAD has the headers GET would have, and no content.
-    const written = this.socket.write(request.method === 'HEAD' ? head : head + body);
+    if (typeof body === 'string') {
+      const head = responseHead(status, Buffer.byteLength(body), close, this.server);
+      written = this.socket.write(request.method === 'HEAD' ? head : head + body);
+    } else {
+      let length = 0;
+      for (const piece of body) length += Buffer.byteLength(piece);
+      // Corked: the head and the pieces leave in one writev.
+      this.socket.cork();
+      written = this.socket.write(responseHead(status, length, close, this.server));
+      if (request.method !== 'HEAD') for (const piece of body) written = this.socket.write(piece);
+      this.socket.uncork();
+    }
     if (close) {
       this.endGracefully();
       return;

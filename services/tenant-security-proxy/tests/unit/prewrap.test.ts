@@ -62,7 +62,7 @@ test('an empty pool answers at once (the caller wraps inline), then refills, ask
   const pool = p.open(leasedKeyObject(randomKey32()));
   expect(pool.take()).toBeUndefined();
   expect(p.served.inline).toBe(1);
-  await until(() => pool.size === 64, 'the first batch');
+  await until(() => pool.size === 32, 'the first batch');
   const sizes: number[] = [];
   for (let round = 0; round < 6; round++) {
     while (pool.take()) {
@@ -71,30 +71,32 @@ test('an empty pool answers at once (the caller wraps inline), then refills, ask
     await until(() => pool.size > 0 && p.pooledCount === pool.size, 'a refill');
     sizes.push(pool.size);
   }
-  // Each time the lease ran dry the next request doubled, up to 1,024 at a time.
+  // Each time the lease ran dry the next request doubled, up to 128 at a time.
   expect(sizes.every((size, i) => i === 0 || size >= sizes[i - 1]!)).toBe(true);
-  expect(Math.max(...sizes)).toBe(1024);
+  expect(Math.max(...sizes)).toBe(128);
 });
 
 test('the budget bounds the DEKs prepared across all pools, and is reused as DEKs are handed out', async () => {
-  const p = prewrapper(100);
+  const p = prewrapper(80);
   const pools = [0, 1, 2].map(() => p.open(leasedKeyObject(randomKey32())));
   for (const pool of pools) pool.take();
-  await until(() => pools.reduce((sum, pool) => sum + pool.size, 0) === 100, 'the budget to fill');
-  expect(p.pooledCount).toBe(100);
+  // 32 + 32 + the 16 left.
+  await until(() => pools.reduce((sum, pool) => sum + pool.size, 0) === 80, 'the budget to fill');
+  expect(pools.map((pool) => pool.size)).toEqual([32, 32, 16]);
+  expect(p.pooledCount).toBe(80);
   const taken = await takePrewrapped(pools[0]!, 150);
   expect(taken).toHaveLength(150);
-  expect(p.pooledCount).toBeLessThanOrEqual(100);
-  expect(pools.reduce((sum, pool) => sum + pool.size, 0)).toBeLessThanOrEqual(100);
+  expect(p.pooledCount).toBeLessThanOrEqual(80);
+  expect(pools.reduce((sum, pool) => sum + pool.size, 0)).toBeLessThanOrEqual(80);
 });
 
 test('closing a pool zeroes the DEKs it had not handed out, and batches still on their way', async () => {
   const p = prewrapper();
   const pool = p.open(leasedKeyObject(randomKey32()));
   pool.take();
-  await until(() => pool.size === 64, 'the first batch');
+  await until(() => pool.size === 32, 'the first batch');
   const first = pool.take()!;
-  const batch = new Uint8Array(first.dek.buffer, first.dek.byteOffset, 64 * PREWRAPPED_ENTRY_BYTES);
+  const batch = new Uint8Array(first.dek.buffer, first.dek.byteOffset, 32 * PREWRAPPED_ENTRY_BYTES);
   expect(batch.subarray(PREWRAPPED_ENTRY_BYTES).some((byte) => byte !== 0)).toBe(true);
   pool.close();
   expect(batch.subarray(PREWRAPPED_ENTRY_BYTES).every((byte) => byte === 0)).toBe(true);
@@ -114,9 +116,9 @@ test('a sweep zeroes the DEKs of idle pools; used again, they refill', async () 
   const p = prewrapper();
   const pool = p.open(leasedKeyObject(randomKey32()));
   pool.take();
-  await until(() => pool.size === 64, 'the first batch');
+  await until(() => pool.size === 32, 'the first batch');
   p.sweep(60_000);
-  expect(pool.size).toBe(64);
+  expect(pool.size).toBe(32);
   await new Promise((resolve) => setTimeout(resolve, 20));
   p.sweep(10);
   expect(pool.size).toBe(0);
@@ -130,7 +132,7 @@ test('a worker that dies: its unsent batches are given back, wraps go inline, an
   const p = prewrapper();
   const pool = p.open(key);
   pool.take();
-  await until(() => pool.size === 64, 'the first batch');
+  await until(() => pool.size === 32, 'the first batch');
   await p.killWorkerForTest();
   // What had arrived is still handed out; then the pool asks a new worker (started at most once a second).
   const wraps = await takePrewrapped(pool, 200);

@@ -8,8 +8,8 @@ export const PREWRAPPED_ENTRY_BYTES = 92;
 /**
  * A pool asks for this many DEKs at a time, doubling its request while it runs dry, up to the maximum. The maximum is
  * small on purpose: the worker's bursts of CPU then stay under a millisecond, and with every core busy the
- * request tail showed it. Interleaved at c=10 on 2 cores, p99 of a leased wrap: 1.4–1.8 ms with 1,024, 1.2–1.3 ms
- * with 256, 1.0–1.15 ms with 128 (the bare node:http server: 0.75–1.1 ms), at the same requests per second;
+ * request tail showed it. Interleaved at c=10 on 2 cores, p99 of a leased wrap: 1.4–1.8 ms with 1,024, 1.1–1.4 ms
+ * with 256, 1.0–1.15 ms with 128 (the bare node:http server: 0.75–1.6 ms), at the same requests per second;
  * batch-wraps of 1,000 ran at the same rate either way.
  */
 const MIN_REFILL = 32;

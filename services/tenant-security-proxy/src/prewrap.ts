@@ -167,13 +167,20 @@ export class DekPrewrapper {
     if (now - this.lastStart < RESTART_INTERVAL_MS) return undefined;
     this.lastStart = now;
     const generation = ++this.workerGeneration;
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      name: 'opencmk-prewrap',
-      // Its garbage is one cipher object per DEK and dies at once: a small young generation keeps the thread's
-      // memory small (each V8 isolate otherwise reserves up to 32 MiB of it).
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        name: 'opencmk-prewrap',
+        // Its garbage is one cipher object per DEK and dies at once: a small young generation keeps the thread's
+        // memory small (each V8 isolate otherwise reserves up to 32 MiB of it).
+        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+      });
+    } catch (error) {
+      // No threads to be had (a sandbox, a thread limit): the wrap that asked goes inline, like every other miss.
+      this.logger?.warn({ err: error }, 'prewrap worker could not start; wrapping inline');
+      return undefined;
+    }
     // The worker must never keep a stopping proxy alive.
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {

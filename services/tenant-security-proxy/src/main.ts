@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, parseEnvFile } from './config.js';
-import { boundHeapGrowth } from './heap-growth.js';
 import { createLogger } from './logger.js';
 import { startProxy } from './proxy.js';
 import { sharedStdout } from './stdout-stream.js';
@@ -10,7 +9,6 @@ import { sharedStdout } from './stdout-stream.js';
  * file (the process environment wins). SIGTERM/SIGINT shut down gracefully.
  */
 async function main(): Promise<void> {
-  boundHeapGrowth();
   const args = process.argv.slice(2);
   let env: Record<string, string | undefined> = process.env;
   const fileArg = args.findIndex((a) => a === '--env-file' || a.startsWith('--env-file='));

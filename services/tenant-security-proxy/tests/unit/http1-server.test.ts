@@ -326,6 +326,28 @@ describe('Http1Server responses', () => {
     for (const response of responses) expectWellFormed(response);
   });
 
+  it('sends a body given in pieces as one response, Content-Length counting all of them; HEAD gets the head only', async () => {
+    const pieces = ['{"keys":{', '"é":"✓ 🔑"', '}}'];
+    const whole = pieces.join('');
+    const test = await startServer({ handler: (req) => req.respond(200, pieces) });
+    const client = await openClient(test.port);
+    await client.write(get('/batch') + get('/batch'));
+    const responses = await client.responsesAfter(2);
+    expect(client.parseError).toBeUndefined();
+    for (const response of responses) {
+      expectWellFormed(response);
+      expect(response.body).toBe(whole);
+      expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(whole, 'utf8')));
+    }
+    const head = await openClient(test.port);
+    await head.write(request(['HEAD /batch HTTP/1.1', 'Host: test']));
+    expect(await waitUntil(() => head.received.includes('\r\n\r\n'))).toBe(true);
+    await delay(50);
+    const text = head.received.toString('utf8');
+    expect(text.endsWith('\r\n\r\n')).toBe(true);
+    expect(text).toContain(`content-length: ${Buffer.byteLength(whole, 'utf8')}\r\n`);
+  });
+
   it('passes method, target and headers as sent, with values trimmed of surrounding spaces and tabs', async () => {
     const test = await startServer();
     const client = await openClient(test.port);

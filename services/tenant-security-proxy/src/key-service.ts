@@ -1,9 +1,8 @@
 import { decodeEdek, encodeKmsEdek, type ParsedEdek } from './edek.js';
 import { TspError, toTspError, KmsError } from './errors.js';
 import type { EventRecorder, SecurityEventRecord } from './events/types.js';
-import { unwrapDek, wrapExistingDek } from './leased-crypto.js';
+import { randomKey32, wrapExistingDek } from './leased-crypto.js';
 import { newLeasedWrap, type LeaseManager } from './leases.js';
-import { randomKey32 } from './leased-crypto.js';
 import type { KmsConfigEntry, TenantStore } from './tenant-store.js';
 
 export interface RequestMetadata {
@@ -98,7 +97,7 @@ export class KeyService {
     if (edek.leasedKeyId !== 0) {
       const key = this.leases.lookupSync(config.id, edek.leasedKeyId, edek.wrappedLeasedKey);
       if (key) {
-        const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
+        const dek = this.leases.unwrapLocal(key, edek.encryptedDekData, edek.leasedKeyIv);
         if (!dek) {
           this.emit(meta, 'KMS_UNWRAP', config.id, true, 203);
           throw new TspError(203, 'Provided EDEK failed authentication with its leased key');
@@ -143,7 +142,7 @@ export class KeyService {
     } catch (error) {
       throw rejectedCiphertext(error, 'leased key');
     }
-    const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
+    const dek = this.leases.unwrapLocal(key, edek.encryptedDekData, edek.leasedKeyIv);
     if (!dek) throw new TspError(203, 'Provided EDEK failed authentication with its leased key');
     return dek;
   }
@@ -235,7 +234,7 @@ export class KeyService {
         viaKms.push([id, edek, config]);
         continue;
       }
-      const dek = unwrapDek(key, edek.encryptedDekData, edek.leasedKeyIv);
+      const dek = this.leases.unwrapLocal(key, edek.encryptedDekData, edek.leasedKeyIv);
       if (!dek) {
         result.failures[id] = { code: 203, message: 'Provided EDEK failed authentication with its leased key' };
         this.emit(meta, 'KMS_BATCH_UNWRAP', config.id, true, 203, id);

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { encodeLeasedKeyEnvelope, LeasedEdekEncoder } from './edek.js';
-import { leasedKeyObject, randomKey32, wrapNewDek, type LeasedWrap } from './leased-crypto.js';
+import { GcmOpeners } from './gcm-opener.js';
+import { leasedKeyObject, randomKey32, unwrapDek, wrapNewDek, type LeasedWrap } from './leased-crypto.js';
 import type { DekPrewrapper, PrewrapPool } from './prewrap.js';
 import type { KmsConfigEntry } from './tenant-store.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -43,13 +44,29 @@ export class LeaseManager {
   private readonly cache = new Map<string, CachedLease[]>();
   private readonly unwrapping = new Map<string, Promise<KeyObject>>();
   private readonly generation = new Map<number, number>();
+  /** Reusable AES-GCM decryption for the leased keys that unwrap locally (gcm-opener.ts). */
+  private readonly openers: GcmOpeners;
 
   constructor(
     private readonly rotationMs: number,
     private readonly ttlMs: number,
     private readonly metrics: ProxyMetrics,
     private readonly prewrapper?: DekPrewrapper,
-  ) {}
+    openerLimit?: number,
+  ) {
+    this.openers = new GcmOpeners(openerLimit);
+  }
+
+  /**
+   * The DEK of a leased EDEK (ciphertext(32) || tag(16), IV) under a lease key from this manager, or undefined when
+   * it does not authenticate: through the key's reusable opener when it has or can get one, else a per-call decipher.
+   */
+  unwrapLocal(key: KeyObject, sealed: Uint8Array, iv: Uint8Array): Buffer | undefined {
+    if (sealed.length !== 48 || iv.length !== 12) return undefined;
+    const opener = this.openers.get(key);
+    if (!opener) return unwrapDek(key, sealed, iv);
+    return opener.open(sealed.subarray(0, 32), sealed.subarray(32, 48), iv);
+  }
 
   /** The current lease when it is fresh; the synchronous fast path of every leased wrap. */
   currentSync(configId: number): CurrentLease | undefined {
@@ -172,10 +189,18 @@ export class LeaseManager {
   /** Disabled, changed, removed or revoked: forget every lease of the config now. */
   drop(configId: number): void {
     this.generation.set(configId, (this.generation.get(configId) ?? 0) + 1);
-    this.current.get(configId)?.pool?.close();
+    const current = this.current.get(configId);
+    if (current) {
+      current.pool?.close();
+      this.openers.release(current.key);
+    }
     this.current.delete(configId);
     const prefix = `${configId}:`;
-    for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
+    for (const [key, entries] of this.cache) {
+      if (!key.startsWith(prefix)) continue;
+      for (const entry of entries) this.openers.release(entry.key);
+      this.cache.delete(key);
+    }
   }
 
   /** Removes expired cache entries (called periodically, so memory does not grow with old leases). */
@@ -188,6 +213,20 @@ export class LeaseManager {
       if (live.length === 0) this.cache.delete(key);
       else if (live.length !== entries.length) this.cache.set(key, live);
     }
+    // An opener lives no longer than its key is reachable here (cached or current), nor a minute unused.
+    const reachable = new Set<KeyObject>();
+    for (const entries of this.cache.values()) for (const entry of entries) reachable.add(entry.key);
+    for (const lease of this.current.values()) if (lease.rotateAt > now) reachable.add(lease.key);
+    this.openers.sweep(idleMs, (key) => reachable.has(key), now);
+  }
+
+  /** Releases every opener (shutdown). */
+  close(): void {
+    this.openers.close();
+  }
+
+  get openerCount(): number {
+    return this.openers.size;
   }
 
   get cachedCount(): number {

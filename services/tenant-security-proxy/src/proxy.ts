@@ -163,6 +163,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
         await broker!.stop();
         clearInterval(sweeper);
         await prewrapper.close();
+        leases.close();
         await new Promise<void>((resolve) => health.close(() => resolve()));
         health.closeAllConnections();
         await registry.close();

@@ -148,7 +148,7 @@ interface OpenerEntry {
 }
 
 /**
- * The openers of the leased keys in use, at most `limit` of them (an opener holds about 20 KB: the OpenSSL context
+ * The openers of the leased keys in use, at most `limit` of them (an opener holds about 30 KB: the OpenSSL context
  * and noble's GHASH table). A key gets one on its first local unwrap while there is room; beyond the limit, unwraps
  * under other keys take node:crypto's per-call decipher, as before. Openers are released when their lease is dropped
  * or leaves the cache, and after a minute unused, so a burst of tenants does not pin the room.

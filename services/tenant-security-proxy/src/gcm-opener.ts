@@ -9,8 +9,8 @@ import { GHASH } from '@noble/ciphers/_polyval.js';
  * - GHASH_H is @noble/ciphers' GHASH, whose per-H multiplication table is built once.
  *
  * Why: `createDecipheriv` per leased unwrap builds an OpenSSL context (key schedule and GHASH table) and a native
- * object that every young-generation GC has to track. In the loaded proxy that cost about 6 µs of event-loop time
- * per unwrap beyond the 4 µs the call takes in isolation (docs/benchmarks.md), where this path takes about 2.5 µs.
+ * object that every young-generation GC has to track: 3–4 µs in isolation and several µs more of event-loop time in
+ * the loaded proxy (docs/benchmarks.md), where this path takes about 2 µs.
  *
  * noble's GHASH looks up its table by bits of the running hash, which is not constant time; a timing leak could at
  * most reveal H, that is, allow forging tags for this key. Forging gains nothing here: only callers holding an API
@@ -36,8 +36,8 @@ export class GcmOpener {
   }
 
   /**
-   * The plaintext of `ciphertext` under this key, or undefined when the tag does not verify. Nothing of the plaintext
-   * is released before the tag has been checked (§7.2 step 6 comes before step 7's output).
+   * The plaintext of `ciphertext` under this key, or undefined when the tag does not verify. The plaintext is only
+   * formed once the tag has been checked (§7.2 step 7 returns P only when T = T').
    */
   open(ciphertext: Uint8Array, tag: Uint8Array, iv: Uint8Array): Buffer | undefined {
     if (this.released) throw new Error('GcmOpener used after release');
@@ -47,15 +47,15 @@ export class GcmOpener {
     // §7.2 step 2: J0 = IV || 0^31 || 1 for a 96-bit IV; step 3 runs GCTR from inc32(J0), so block i (from 0) of the
     // ciphertext uses counter value i + 2, and J0 (value 1) masks the tag in step 6. Counter values stay far below
     // 2^32 (at most 2^28 blocks for the inputs here), so inc32 never wraps.
-    const counters = n <= 2 ? this.counters : Buffer.allocUnsafe((n + 1) * 16);
+    const counters = n <= 2 ? this.counters.subarray(0, (n + 1) * 16) : Buffer.allocUnsafe((n + 1) * 16);
     for (let i = 0; i <= n; i++) {
       counters.set(iv, i * 16);
       counters.writeUInt32BE(i + 1, i * 16 + 12);
     }
-    const keystream = encryptBlocks(this.blocks, n <= 2 ? counters.subarray(0, (n + 1) * 16) : counters);
+    const keystream = encryptBlocks(this.blocks, counters);
     try {
-      // §7.2 steps 5–6: S = GHASH_H(C || 0^u || [len(A)]64 || [len(C)]64), T' = MSB_128(GCTR_K(J0, S)), compared
-      // with the tag in constant time (every word, no early exit).
+      // §7.2 steps 5–7: S = GHASH_H(C || 0^u || [len(A)]64 || [len(C)]64), T' = MSB_128(GCTR_K(J0, S)), and T' is
+      // compared with the tag in constant time (every word, no early exit).
       this.ghash.absorbCiphertext(c);
       if (this.ghash.tagDifference(keystream, asBuffer(tag)) !== 0) return undefined;
       // §7.2 step 3: P = GCTR_K(inc32(J0), C), the ciphertext XOR the keystream after J0's block.

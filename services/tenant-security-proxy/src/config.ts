@@ -70,6 +70,12 @@ export const envSchema = z.object({
     .min(1, 'must be positive')
     .max(1_000_000, 'must be at most 1000000')
     .optional(),
+  EVENT_QUEUE_LIMIT_TOTAL: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be positive')
+    .max(10_000_000, 'must be at most 10000000')
+    .optional(),
   EVENT_MAX_ATTEMPTS: z.coerce
     .number()
     .int('must be an integer')
@@ -100,6 +106,8 @@ export interface ProxyTuning {
   eventBatchSize: number;
   eventBatchMaxAgeMs: number;
   eventQueueLimitPerTenant: number;
+  /** Events queued across all tenants: many tenants' sinks down at once must not grow the heap without bound. */
+  eventQueueLimitTotal: number;
   eventMaxAttempts: number;
   eventRetryBaseMs: number;
   statusIntervalMs: number;
@@ -114,6 +122,7 @@ export const defaultTuning: ProxyTuning = {
   eventBatchSize: 500,
   eventBatchMaxAgeMs: 1000,
   eventQueueLimitPerTenant: 10000,
+  eventQueueLimitTotal: 100000,
   eventMaxAttempts: 5,
   eventRetryBaseMs: 200,
   statusIntervalMs: 30000,
@@ -199,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>, tuning: Part
       ...(e.EVENT_BATCH_SIZE !== undefined ? { eventBatchSize: e.EVENT_BATCH_SIZE } : {}),
       ...(e.EVENT_BATCH_MAX_AGE_MS !== undefined ? { eventBatchMaxAgeMs: e.EVENT_BATCH_MAX_AGE_MS } : {}),
       ...(e.EVENT_QUEUE_LIMIT !== undefined ? { eventQueueLimitPerTenant: e.EVENT_QUEUE_LIMIT } : {}),
+      ...(e.EVENT_QUEUE_LIMIT_TOTAL !== undefined ? { eventQueueLimitTotal: e.EVENT_QUEUE_LIMIT_TOTAL } : {}),
       ...(e.EVENT_MAX_ATTEMPTS !== undefined ? { eventMaxAttempts: e.EVENT_MAX_ATTEMPTS } : {}),
       ...(e.EVENT_RETRY_BASE_MS !== undefined ? { eventRetryBaseMs: e.EVENT_RETRY_BASE_MS } : {}),
       ...(e.KMS_MAX_ATTEMPTS !== undefined ? { kmsMaxAttempts: e.KMS_MAX_ATTEMPTS } : {}),

@@ -69,6 +69,10 @@ export class EventPipeline implements EventRecorder {
       this.metrics.events.labels('dropped', 'queue-full').inc();
       return;
     }
+    if (this.depth >= this.tuning.eventQueueLimitTotal) {
+      this.metrics.events.labels('dropped', 'total-queue-full').inc();
+      return;
+    }
     if (queue.items.length === 0) queue.oldestAt = Date.now();
     queue.items.push(queuedEvent(event));
     this.depth++;
@@ -77,10 +81,14 @@ export class EventPipeline implements EventRecorder {
   recordBatch(base: SecurityEventRecord, objectIds: readonly string[]): void {
     if (objectIds.length === 0) return;
     const queue = this.queueFor(base.tenantId);
-    const room = Math.max(0, this.tuning.eventQueueLimitPerTenant - queue.items.length);
+    const tenantRoom = Math.max(0, this.tuning.eventQueueLimitPerTenant - queue.items.length);
+    const totalRoom = Math.max(0, this.tuning.eventQueueLimitTotal - this.depth);
+    const room = Math.min(tenantRoom, totalRoom);
     const kept = room >= objectIds.length ? objectIds : objectIds.slice(0, room);
     if (kept.length < objectIds.length)
-      this.metrics.events.labels('dropped', 'queue-full').inc(objectIds.length - kept.length);
+      this.metrics.events
+        .labels('dropped', tenantRoom <= totalRoom ? 'queue-full' : 'total-queue-full')
+        .inc(objectIds.length - kept.length);
     if (kept.length === 0) return;
     if (queue.items.length === 0) queue.oldestAt = Date.now();
     for (const item of queuedBatchEvents(base, kept)) queue.items.push(item);

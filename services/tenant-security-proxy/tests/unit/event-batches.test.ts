@@ -162,6 +162,37 @@ test('a batch larger than the room left in its queue keeps what fits and counts 
   expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="queue-full"\} 3$/m);
 });
 
+test('the total queue bounds all tenants together: events beyond it are dropped and counted apart', async () => {
+  const lines: string[] = [];
+  const { pipeline, metrics } = testPipeline(
+    { get: () => undefined } as unknown as TenantStore,
+    { eventQueueLimitPerTenant: 100, eventQueueLimitTotal: 4 },
+    (text) => (lines.push(text), true),
+  );
+  const base: SecurityEventRecord = { ...batchItemEvent, tenantId: 't-1' };
+  pipeline.record({ ...base, event: 'KMS_WRAP' });
+  pipeline.recordBatch(base, ['a', 'b']);
+  // One of these fits: the total, not the tenant's queue, is the limit.
+  pipeline.recordBatch(base, ['c', 'd', 'e']);
+  pipeline.record({ ...base, event: 'KMS_UNWRAP' });
+  expect(pipeline.queueDepth).toBe(4);
+  await pipeline.drain(2000);
+  // Delivered events make room again.
+  pipeline.record({ ...base, event: 'KMS_UNWRAP' });
+  expect(pipeline.queueDepth).toBe(1);
+  await pipeline.drain(2000);
+  pipeline.close();
+  const events = lines
+    .join('')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(events.map((e) => e.objectId ?? e.event)).toEqual(['KMS_WRAP', 'a', 'b', 'c', 'KMS_UNWRAP']);
+  const text = await metrics.registry.metrics();
+  expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="total-queue-full"\} 3$/m);
+  expect(text).not.toMatch(/sink="queue-full"/);
+});
+
 test('stdout events are written at the next tick, without waiting for a full batch or the age limit', async () => {
   const lines: string[] = [];
   const { pipeline } = testPipeline(

@@ -43,6 +43,8 @@ test('a valid .env loads with the contract defaults', () => {
   expect(config.proxyPrivateKey).toHaveLength(32);
   expect(loadConfig({ ...valid, API_KEY_2: 'ocmk_ak_second_key_0123456789' }).apiKeys).toHaveLength(2);
   expect(loadConfig({ ...valid, LEASE_PREWRAP_KEYS: '0' }).leasePrewrapKeys).toBe(0);
+  expect(config.tuning).toMatchObject({ eventQueueLimitPerTenant: 10000, eventQueueLimitTotal: 100000 });
+  expect(loadConfig({ ...valid, EVENT_QUEUE_LIMIT_TOTAL: '5000' }).tuning.eventQueueLimitTotal).toBe(5000);
 });
 
 test('every problem names its variable and what is wrong, all at once', () => {
@@ -66,6 +68,7 @@ test('every problem names its variable and what is wrong, all at once', () => {
     LOG_LEVEL: 'loud',
     KMS_TIMEOUT_MS: 'soon',
     LEASE_PREWRAP_KEYS: '-1',
+    EVENT_QUEUE_LIMIT_TOTAL: '0',
   });
   expect(found).toEqual(
     expect.arrayContaining([
@@ -75,6 +78,7 @@ test('every problem names its variable and what is wrong, all at once', () => {
       'PORT must be 0–65535',
       'SNAPSHOT_WAIT_SECONDS must be 0–30',
       'LEASE_PREWRAP_KEYS must be 0–1000000 (0 turns pre-wrapping off)',
+      'EVENT_QUEUE_LIMIT_TOTAL must be positive',
     ]),
   );
   expect(found.some((p) => p.startsWith('LOG_LEVEL '))).toBe(true);

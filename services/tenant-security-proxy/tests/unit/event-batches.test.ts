@@ -55,6 +55,14 @@ function testPipeline(store: TenantStore, tuning: Partial<ProxyTuning>, stdoutWr
   return { pipeline, metrics };
 }
 
+/** The event documents in what the pipeline wrote to stdout (one JSON line each). */
+const stdoutEvents = (lines: string[]) =>
+  lines
+    .join('')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
 test('the direct event serialisation equals JSON.stringify of the event document', () => {
   fc.assert(
     fc.property(recordArbitrary, (event) => {
@@ -151,11 +159,7 @@ test('a batch larger than the room left in its queue keeps what fits and counts 
   expect(pipeline.queueDepth).toBe(5);
   await pipeline.drain(2000);
   pipeline.close();
-  const events = lines
-    .join('')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const events = stdoutEvents(lines);
   expect(events.map((e) => e.objectId)).toEqual([undefined, 'a', 'b', 'c', 'd']);
   expect(events[1]).toMatchObject({ type: 'security_event', tenantId: 't-1', event: 'KMS_BATCH_WRAP', kmsConfigId: 4 });
   const text = await metrics.registry.metrics();
@@ -164,33 +168,34 @@ test('a batch larger than the room left in its queue keeps what fits and counts 
 
 test('the total queue bounds all tenants together: events beyond it are dropped and counted apart', async () => {
   const lines: string[] = [];
+  // Two known tenants without a logging config: a queue each, both written to stdout.
+  const store = { get: (id: string) => ({ logging: undefined, id }) } as unknown as TenantStore;
   const { pipeline, metrics } = testPipeline(
-    { get: () => undefined } as unknown as TenantStore,
-    { eventQueueLimitPerTenant: 100, eventQueueLimitTotal: 4 },
+    store,
+    { eventQueueLimitPerTenant: 3, eventQueueLimitTotal: 4 },
     (text) => (lines.push(text), true),
   );
-  const base: SecurityEventRecord = { ...batchItemEvent, tenantId: 't-1' };
-  pipeline.record({ ...base, event: 'KMS_WRAP' });
-  pipeline.recordBatch(base, ['a', 'b']);
-  // One of these fits: the total, not the tenant's queue, is the limit.
-  pipeline.recordBatch(base, ['c', 'd', 'e']);
-  pipeline.record({ ...base, event: 'KMS_UNWRAP' });
+  pipeline.record({ ...batchItemEvent, tenantId: 't-1', event: 'KMS_WRAP' });
+  pipeline.recordBatch({ ...batchItemEvent, tenantId: 't-1' }, ['a', 'b']);
+  // t-2's own queue is empty, but only one event fits in the total.
+  pipeline.recordBatch({ ...batchItemEvent, tenantId: 't-2' }, ['c', 'd', 'e']);
+  pipeline.record({ ...batchItemEvent, tenantId: 't-2', event: 'KMS_UNWRAP' });
+  // t-1's own limit is reached as well: counted as the tenant's.
+  pipeline.recordBatch({ ...batchItemEvent, tenantId: 't-1' }, ['f']);
   expect(pipeline.queueDepth).toBe(4);
   await pipeline.drain(2000);
   // Delivered events make room again.
-  pipeline.record({ ...base, event: 'KMS_UNWRAP' });
+  pipeline.record({ ...batchItemEvent, tenantId: 't-2', event: 'KMS_UNWRAP' });
   expect(pipeline.queueDepth).toBe(1);
   await pipeline.drain(2000);
   pipeline.close();
-  const events = lines
-    .join('')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-  expect(events.map((e) => e.objectId ?? e.event)).toEqual(['KMS_WRAP', 'a', 'b', 'c', 'KMS_UNWRAP']);
+  const events = stdoutEvents(lines);
+  expect(events.map((e) => `${e.tenantId as string}:${(e.objectId ?? e.event) as string}`).sort()).toEqual(
+    ['t-1:KMS_WRAP', 't-1:a', 't-1:b', 't-2:c', 't-2:KMS_UNWRAP'].sort(),
+  );
   const text = await metrics.registry.metrics();
   expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="total-queue-full"\} 3$/m);
-  expect(text).not.toMatch(/sink="queue-full"/);
+  expect(text).toMatch(/^tsp_security_events_total\{outcome="dropped",sink="queue-full"\} 1$/m);
 });
 
 test('stdout events are written at the next tick, without waiting for a full batch or the age limit', async () => {

@@ -3,6 +3,7 @@ import type { ProxyConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ProxyMetrics } from '../metrics.js';
 import { snapshotSchema, type Snapshot, type SnapshotCheck } from './snapshot-schema.js';
+import { readBodyText } from './read-body-text.js';
 
 export interface BrokerClientHooks {
   /** A new snapshot version arrived (already validated). */
@@ -129,7 +130,7 @@ export class BrokerClient {
       await response.body?.cancel();
       throw new BrokerHttpError(response.status);
     }
-    const json = (await response.json()) as unknown;
+    const json = JSON.parse(await readBodyText(response)) as unknown;
     const parsed = snapshotSchema.safeParse(json);
     if (!parsed.success) {
       throw new Error(

@@ -25,6 +25,12 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
+  // Node prints process warnings (a deprecation, an SDK's notice about the Node version) as multi-line text on
+  // stderr, which a pipeline reading JSON lines splits or drops. Here they are log entries like any other.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    logger.warn({ warning: { name: warning.name, code: warning.code, message: warning.message } }, 'process warning');
+  });
   const proxy = await startProxy(config, { logger });
   let signalled = false;
   const shutdown = (signal: string) => {

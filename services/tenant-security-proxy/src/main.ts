@@ -26,11 +26,15 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
   // Node prints process warnings (a deprecation, an SDK's notice about the Node version) as multi-line text on
-  // stderr, which a pipeline reading JSON lines splits or drops. Here they are log entries like any other.
-  process.removeAllListeners('warning');
-  process.on('warning', (warning: Error & { code?: string }) => {
-    logger.warn({ warning: { name: warning.name, code: warning.code, message: warning.message } }, 'process warning');
-  });
+  // stderr, which a pipeline reading JSON lines splits or drops. Here they are log entries like any other. Node's
+  // own printer is absent under --no-warnings or NODE_NO_WARNINGS=1, and then they stay silent.
+  if (process.listenerCount('warning') > 0) {
+    process.removeAllListeners('warning');
+    process.on('warning', (warning: Error & { code?: string }) => {
+      if (warning.name === 'DeprecationWarning' && process.noDeprecation) return;
+      logger.warn({ warning: { name: warning.name, code: warning.code, message: warning.message } }, 'process warning');
+    });
+  }
   const proxy = await startProxy(config, { logger });
   let signalled = false;
   const shutdown = (signal: string) => {

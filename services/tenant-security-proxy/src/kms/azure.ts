@@ -70,8 +70,8 @@ export class AzureKmsAdapter implements KmsAdapter {
   }
 
   wrap(plaintext: Uint8Array, _context: KmsContext): Promise<Uint8Array> {
-    return callWithPolicy('azure', 'wrap', this.policy, this.observe, classifyAzureError, async (abortSignal) => {
-      const result = await this.client('').wrapKey('RSA-OAEP-256', plaintext, { abortSignal });
+    return callWithPolicy('azure', 'wrap', this.policy, this.observe, classifyAzureError, async (abort) => {
+      const result = await this.client('').wrapKey('RSA-OAEP-256', plaintext, { abortSignal: abort.signal });
       const keyVersion = (result.keyID ?? '').split('/').pop() ?? '';
       if (!result.result?.length || !keyVersion) throw new KmsError('Unknown', 'wrapKey returned no key or version');
       return toBinary(AzureWrappedKeySchema, create(AzureWrappedKeySchema, { wrappedKey: result.result, keyVersion }));
@@ -88,9 +88,9 @@ export class AzureKmsAdapter implements KmsAdapter {
     if (wrapped.wrappedKey.length === 0 || !wrapped.keyVersion) {
       return Promise.reject(new KmsError('InvalidCiphertext', 'not an Azure wrapped key'));
     }
-    return callWithPolicy('azure', 'unwrap', this.policy, this.observe, classifyAzureError, async (abortSignal) => {
+    return callWithPolicy('azure', 'unwrap', this.policy, this.observe, classifyAzureError, async (abort) => {
       const result = await this.client(wrapped.keyVersion).unwrapKey('RSA-OAEP-256', wrapped.wrappedKey, {
-        abortSignal,
+        abortSignal: abort.signal,
       });
       if (!result.result?.length) throw new KmsError('Unknown', 'unwrapKey returned no key');
       return result.result;

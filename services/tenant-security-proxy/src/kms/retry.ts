@@ -15,23 +15,23 @@ export async function callWithPolicy<T>(
   policy: KmsCallPolicy,
   observe: KmsCallObserver,
   classify: (error: unknown) => KmsError,
-  attempt: (signal: AbortSignal) => Promise<T>,
+  attempt: (abort: AttemptAbort) => Promise<T>,
 ): Promise<T> {
   const deadline = Date.now() + policy.timeoutMs;
   let lastError: KmsError | undefined;
   for (let attemptNumber = 0; attemptNumber < policy.maxAttempts; attemptNumber++) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    const controller = new AbortController();
+    const abort = new AttemptAbort();
     let timer: NodeJS.Timeout | undefined;
     const started = performance.now();
     try {
       const result = await Promise.race([
-        attempt(controller.signal),
+        attempt(abort),
         new Promise<never>((_, reject) => {
           // Some SDK calls ignore abort while connecting; the race guarantees the deadline regardless.
           timer = setTimeout(() => {
-            controller.abort();
+            abort.abort();
             reject(new KmsError('Timeout', `no answer within ${policy.timeoutMs} ms`));
           }, remaining);
         }),
@@ -53,6 +53,29 @@ export async function callWithPolicy<T>(
     }
   }
   throw lastError ?? new KmsError('Timeout', `no answer within ${policy.timeoutMs} ms`);
+}
+
+/**
+ * One attempt's abort signal, made only if the attempt asks for it: an AbortSignal is an EventTarget, and at 100
+ * concurrent KMS calls it outlives young-generation GCs, so adapters that cut hung requests off another way (AWS:
+ * the request handler's timeout) should not pay for one.
+ */
+export class AttemptAbort {
+  private controller: AbortController | undefined;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
 }
 
 /** Errors from sockets rather than from the service: the KMS is unreachable. */

@@ -94,6 +94,12 @@ export const envSchema = z.object({
     .min(1, 'must be 1–10')
     .max(10, 'must be 1–10')
     .optional(),
+  IDLE_GC_SECONDS: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(0, 'must be 0–3600 (0 turns it off)')
+    .max(3600, 'must be 0–3600 (0 turns it off)')
+    .optional(),
 });
 
 export type ProxyEnv = z.infer<typeof envSchema>;
@@ -114,6 +120,8 @@ export interface ProxyTuning {
   brokerRetryBaseMs: number;
   shutdownGraceMs: number;
   maxBodyBytes: number;
+  /** Idle window after which the proxy runs a full GC to give back what the load grew (idle-memory.ts); 0 = off. */
+  idleGcSeconds: number;
 }
 
 export const defaultTuning: ProxyTuning = {
@@ -129,6 +137,7 @@ export const defaultTuning: ProxyTuning = {
   brokerRetryBaseMs: 500,
   shutdownGraceMs: 10000,
   maxBodyBytes: 4 * 1024 * 1024,
+  idleGcSeconds: 5,
 };
 
 export interface ProxyConfig {
@@ -212,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>, tuning: Part
       ...(e.EVENT_MAX_ATTEMPTS !== undefined ? { eventMaxAttempts: e.EVENT_MAX_ATTEMPTS } : {}),
       ...(e.EVENT_RETRY_BASE_MS !== undefined ? { eventRetryBaseMs: e.EVENT_RETRY_BASE_MS } : {}),
       ...(e.KMS_MAX_ATTEMPTS !== undefined ? { kmsMaxAttempts: e.KMS_MAX_ATTEMPTS } : {}),
+      ...(e.IDLE_GC_SECONDS !== undefined ? { idleGcSeconds: e.IDLE_GC_SECONDS } : {}),
       ...tuning,
     },
   };

@@ -234,6 +234,29 @@ export class ProxyMetrics {
     });
   }
 
+  /** Full GCs the proxy ran itself once the load stopped (idle-memory.ts), and their pauses. */
+  observeIdleGc(read: () => { collections: number; seconds: number }): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'tsp_idle_gc_total',
+      help: 'Full garbage collections run after the load stopped, to give memory back (IDLE_GC_SECONDS)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read().collections);
+      },
+    });
+    new Counter({
+      name: 'tsp_idle_gc_seconds_total',
+      help: 'Time spent in those collections',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read().seconds);
+      },
+    });
+  }
+
   recordKmsCall(provider: string, operation: string, outcome: string, seconds: number): void {
     this.kmsCalls.labels(provider, operation, outcome).inc();
     this.kmsDuration.labels(provider, operation).observe(seconds);

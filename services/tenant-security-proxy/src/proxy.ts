@@ -10,6 +10,7 @@ import { KeyService } from './key-service.js';
 import { KmsAdapterRegistry } from './kms/registry.js';
 import { LeaseManager } from './leases.js';
 import { DekPrewrapper } from './prewrap.js';
+import { exposeGc, IdleMemoryReducer } from './idle-memory.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProxyMetrics } from './metrics.js';
 import { sharedStdout } from './stdout-stream.js';
@@ -140,6 +141,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   });
   const sweeper = setInterval(() => leases.sweep(), 60_000);
   sweeper.unref();
+  const idleMemory = startIdleMemoryReducer(config.tuning.idleGcSeconds, metrics, logger);
   broker.start();
   logger.info(
     { port, healthPort, broker: config.brokerUrl, proxyConfigId: config.proxyConfigId },
@@ -164,6 +166,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
         clearInterval(sweeper);
         await prewrapper.close();
         leases.close();
+        idleMemory?.stop();
         await new Promise<void>((resolve) => health.close(() => resolve()));
         health.closeAllConnections();
         await registry.close();
@@ -172,4 +175,27 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
       return stopped;
     },
   };
+}
+
+/** IDLE_GC_SECONDS > 0: full GCs once the load stops (idle-memory.ts), counted in /metrics and logged at debug. */
+function startIdleMemoryReducer(seconds: number, metrics: ProxyMetrics, logger: Logger): IdleMemoryReducer | undefined {
+  if (seconds === 0) return undefined;
+  const collect = exposeGc(logger);
+  if (!collect) return undefined;
+  let pauseSeconds = 0;
+  const reducer = new IdleMemoryReducer({
+    intervalMs: seconds * 1000,
+    collect,
+    onCollect({ reason, before, after, ms }) {
+      pauseSeconds += ms / 1000;
+      const mib = (bytes: number) => Math.round(bytes / 104857.6) / 10;
+      logger.debug(
+        { reason, heapMiB: { before: mib(before.totalBytes), after: mib(after.totalBytes) }, ms: Math.round(ms) },
+        'idle: memory given back',
+      );
+    },
+  });
+  metrics.observeIdleGc(() => ({ collections: reducer.collections, seconds: pauseSeconds }));
+  reducer.start();
+  return reducer;
 }

@@ -45,6 +45,8 @@ test('a valid .env loads with the contract defaults', () => {
   expect(loadConfig({ ...valid, LEASE_PREWRAP_KEYS: '0' }).leasePrewrapKeys).toBe(0);
   expect(config.tuning).toMatchObject({ eventQueueLimitPerTenant: 10000, eventQueueLimitTotal: 100000 });
   expect(loadConfig({ ...valid, EVENT_QUEUE_LIMIT_TOTAL: '5000' }).tuning.eventQueueLimitTotal).toBe(5000);
+  expect(config.tuning.idleGcSeconds).toBe(5);
+  expect(loadConfig({ ...valid, IDLE_GC_SECONDS: '0' }).tuning.idleGcSeconds).toBe(0);
 });
 
 test('every problem names its variable and what is wrong, all at once', () => {
@@ -69,6 +71,7 @@ test('every problem names its variable and what is wrong, all at once', () => {
     KMS_TIMEOUT_MS: 'soon',
     LEASE_PREWRAP_KEYS: '-1',
     EVENT_QUEUE_LIMIT_TOTAL: '0',
+    IDLE_GC_SECONDS: '7200',
   });
   expect(found).toEqual(
     expect.arrayContaining([
@@ -79,6 +82,7 @@ test('every problem names its variable and what is wrong, all at once', () => {
       'SNAPSHOT_WAIT_SECONDS must be 0–30',
       'LEASE_PREWRAP_KEYS must be 0–1000000 (0 turns pre-wrapping off)',
       'EVENT_QUEUE_LIMIT_TOTAL must be positive',
+      'IDLE_GC_SECONDS must be 0–3600 (0 turns it off)',
     ]),
   );
   expect(found.some((p) => p.startsWith('LOG_LEVEL '))).toBe(true);

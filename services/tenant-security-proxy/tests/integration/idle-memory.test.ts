@@ -1,0 +1,82 @@
+/**
+ * IDLE_GC_SECONDS against the proxy as its own process: the heap a burst of KMS calls grew is given back within a
+ * few idle windows, and never while requests keep coming.
+ */
+import { startEmulators, type Emulators } from '@opencmk/kms-emulator';
+import { startBroker, type BrokerHandle } from '../support/broker.js';
+import { callProxy, spawnProxy, waitForReady, type ProxyProcess } from '../support/proxy-process.js';
+
+let emulators: Emulators;
+let broker: BrokerHandle;
+let proxy: ProxyProcess;
+
+beforeAll(async () => {
+  emulators = await startEmulators({ seed: 'demo' });
+  broker = await startBroker();
+  const demo = emulators.demo!;
+  broker.setTenant({
+    tenantId: 'direct',
+    kmsConfigs: [
+      {
+        id: 1,
+        provider: 'aws',
+        status: 'primary',
+        leasingAllowed: false,
+        payload: {
+          provider: 'aws',
+          keyArn: demo.aws.keyArn,
+          region: demo.aws.region,
+          endpoint: demo.aws.endpoint,
+          accessKeyId: demo.aws.tenantUser.accessKeyId,
+          secretAccessKey: demo.aws.tenantUser.secretAccessKey,
+        },
+      },
+    ],
+  });
+  proxy = await spawnProxy({ ...broker.proxyEnv, IDLE_GC_SECONDS: '1' });
+  await waitForReady(proxy.healthUrl);
+}, 30_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await broker?.close();
+  await emulators?.close();
+});
+
+async function gauge(name: string): Promise<number> {
+  const text = await (await fetch(`${proxy.healthUrl}/metrics`)).text();
+  const match = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
+  if (!match) throw new Error(`${name} is not in /metrics`);
+  return Number(match[1]);
+}
+
+test('a burst of non-leased wraps grows the heap; no collection while it lasts, the heap given back once it stops', async () => {
+  const apiKey = broker.proxyEnv.API_KEY!;
+  const body = { tenantId: 'direct', iclFields: { requestingId: 'idle-test' }, customFields: {} };
+  const collectionsBefore = await gauge('tsp_idle_gc_total');
+  let wraps = 0;
+  const end = Date.now() + 4000;
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (Date.now() < end) {
+        const { status } = await callProxy(proxy.url, 'document/wrap', body, apiKey);
+        expect(status).toBe(200);
+        wraps++;
+      }
+    }),
+  );
+  const heapAfterLoad = await gauge('tsp_nodejs_heap_size_total_bytes');
+  expect(await gauge('tsp_idle_gc_total')).toBe(collectionsBefore);
+  // Polled slowly: a scrape every few ms would itself keep the event loop from looking idle.
+  const deadline = Date.now() + 12_000;
+  while ((await gauge('tsp_idle_gc_total')) < collectionsBefore + 2) {
+    if (Date.now() > deadline) throw new Error(`no two idle GCs after ${wraps} wraps (heap ${heapAfterLoad} bytes)`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const heapSettled = await gauge('tsp_nodejs_heap_size_total_bytes');
+  expect(heapSettled).toBeLessThan(heapAfterLoad - 16 * 1024 * 1024);
+  expect(await gauge('tsp_idle_gc_seconds_total')).toBeGreaterThan(0);
+  console.log(
+    `idle GC: ${wraps} wraps; V8 heap ${(heapAfterLoad / 1048576).toFixed(0)} MiB after the burst, ${(heapSettled / 1048576).toFixed(0)} MiB idle`,
+  );
+}, 30_000);

@@ -271,6 +271,7 @@ async function main(): Promise<void> {
   const mib = (text: string, gauge: string) =>
     Number(new RegExp(`^${gauge} (\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024 / 1024;
   const rssAfterLoad = (text: string) => mib(text, 'tsp_process_resident_memory_bytes');
+  const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
   const rssReady = rssAfterLoad(await metricsText(proxy.healthPort!));
 
   // Cold start of one tenant under concurrent load: exactly one KMS call.
@@ -431,7 +432,8 @@ async function main(): Promise<void> {
     `  ${rssEnd < 150 ? 'PASS' : 'FAIL'}  RSS with ${TENANTS} tenants loaded: ${rssReady.toFixed(0)} MB when ready, ${rssEnd.toFixed(0)} MB after the load (bar < 150)`,
   );
   console.log(
-    `  info  RSS ${SETTLE_SECONDS} s after the load: ${rssSettled.toFixed(0)} MB (V8 heap ${mib(settledMetrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed)`,
+    `  info  RSS ${SETTLE_SECONDS} s after the load: ${rssSettled.toFixed(0)} MB (V8 heap ${mib(settledMetrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed); ` +
+      `full GCs the proxy ran at idle (IDLE_GC_SECONDS): ${counter(metrics, 'tsp_idle_gc_total')} until the load ended, ${counter(settledMetrics, 'tsp_idle_gc_total')} by then`,
   );
   console.log(
     `  info  after the load: V8 heap ${mib(metrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed, ` +

@@ -10,15 +10,15 @@ export interface HeapFootprint {
 }
 
 export interface IdleMemoryReducerOptions {
-  /** Length of the window judged idle or busy, and of the pause between the two collections. */
+  /** Length of the window judged idle or busy. */
   intervalMs: number;
   /** A full, synchronous garbage collection. */
   collect: () => void;
   footprint?: () => HeapFootprint;
   /** Share of the last window the event loop was busy, 0–1. */
   utilization?: () => number;
-  /** Milliseconds, monotonic. */
-  now?: () => number;
+  /** Runs `run` once after `ms` (default: an unref'd setTimeout); returns its cancel. */
+  schedule?: (run: () => void, ms: number) => () => void;
   onCollect?: (collection: {
     reason: 'grown' | 'young';
     before: HeapFootprint;
@@ -34,34 +34,39 @@ const GROWTH_BYTES = 16 * 1024 * 1024;
 /** A young generation larger than this after the first collection gets the second one, which shrinks it. */
 const YOUNG_SHRINK_BYTES = 4 * 1024 * 1024;
 /**
- * V8 shrinks the young generation in a GC only when the allocation rate it measured over the last 5 s (its GC
- * tracer's throughput time frame) is low, so the second collection waits until the first is that far behind.
+ * V8 shrinks the young generation in a GC only when the allocation rate it measured since the previous GC, over at
+ * least 5 s (its GC tracer's throughput time frame), is low; an earlier second collection would also average in the
+ * load before the first. Hence a little over 5 s.
  */
-const YOUNG_SHRINK_DELAY_MS = 5000;
+const YOUNG_SHRINK_DELAY_MS = 5200;
 
 /**
  * Gives memory back once the load stops. V8 grows its heap under load and keeps it: the old generation may grow
  * severalfold between full GCs, and the young generation stays at its maximum (32 MiB) once grown. In Chrome the
  * embedder tells V8 when a tab goes idle and V8 collects then; Node never does, so after a burst the proxy would sit
  * at its peak footprint until the next burst. Here, after a window in which the event loop was idle and the heap had
- * grown by 16 MiB since the last time, one full GC runs (tens of ms, at a time nobody waits), and at least 5 s later,
- * the windows in between idle too, a second one for the young generation. Busy windows never collect, so the load
- * itself pays nothing.
+ * grown by 16 MiB since the last time, one full GC runs (tens of ms, at a time nobody waits), and 5.2 s later,
+ * unless a busy window came in between, a second one for the young generation. Busy windows never collect, so the
+ * load itself pays nothing.
  */
 export class IdleMemoryReducer {
   private readonly footprint: () => HeapFootprint;
   private readonly utilization: () => number;
+  private readonly schedule: (run: () => void, ms: number) => () => void;
   private baseline: HeapFootprint;
-  private readonly now: () => number;
-  private youngShrinkDue = false;
-  private collectedAt = 0;
+  private cancelYoungShrink: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   collections = 0;
 
   constructor(private readonly options: IdleMemoryReducerOptions) {
     this.footprint = options.footprint ?? heapFootprint;
     this.utilization = options.utilization ?? eventLoopUtilization();
-    this.now = options.now ?? (() => performance.now());
+    this.schedule =
+      options.schedule ??
+      ((run, ms) => {
+        const timeout = setTimeout(run, ms).unref();
+        return () => clearTimeout(timeout);
+      });
     this.baseline = this.footprint();
   }
 
@@ -72,28 +77,28 @@ export class IdleMemoryReducer {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.cancelYoungShrink?.();
+    this.cancelYoungShrink = undefined;
   }
 
-  /** One window: exported for tests, which drive it with fakes instead of waiting. */
+  /** One window: public for tests, which drive it with fakes instead of waiting. */
   tick(): void {
     if (this.utilization() > IDLE_UTILIZATION) {
-      this.youngShrinkDue = false;
+      this.cancelYoungShrink?.();
+      this.cancelYoungShrink = undefined;
       return;
     }
+    if (this.cancelYoungShrink) return;
     const heap = this.footprint();
-    if (this.youngShrinkDue) {
-      if (this.now() - this.collectedAt < YOUNG_SHRINK_DELAY_MS) return;
-      this.youngShrinkDue = false;
-      if (heap.youngBytes > YOUNG_SHRINK_BYTES) this.run('young', heap);
+    if (heap.totalBytes - this.baseline.totalBytes < GROWTH_BYTES) return;
+    this.run('grown', heap);
+    this.baseline = this.footprint();
+    this.cancelYoungShrink = this.schedule(() => {
+      this.cancelYoungShrink = undefined;
+      const now = this.footprint();
+      if (now.youngBytes > YOUNG_SHRINK_BYTES) this.run('young', now);
       this.baseline = this.footprint();
-      return;
-    }
-    if (heap.totalBytes - this.baseline.totalBytes >= GROWTH_BYTES) {
-      this.run('grown', heap);
-      this.youngShrinkDue = true;
-      this.collectedAt = this.now();
-      this.baseline = this.footprint();
-    }
+    }, YOUNG_SHRINK_DELAY_MS);
   }
 
   private run(reason: 'grown' | 'young', before: HeapFootprint): void {

@@ -137,7 +137,7 @@ export const defaultTuning: ProxyTuning = {
   brokerRetryBaseMs: 500,
   shutdownGraceMs: 10000,
   maxBodyBytes: 4 * 1024 * 1024,
-  idleGcSeconds: 5,
+  idleGcSeconds: 2,
 };
 
 export interface ProxyConfig {

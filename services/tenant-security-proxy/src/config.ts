@@ -137,7 +137,7 @@ export const defaultTuning: ProxyTuning = {
   brokerRetryBaseMs: 500,
   shutdownGraceMs: 10000,
   maxBodyBytes: 4 * 1024 * 1024,
-  idleGcSeconds: 2,
+  idleGcSeconds: 10,
 };
 
 export interface ProxyConfig {

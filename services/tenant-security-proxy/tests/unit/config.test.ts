@@ -45,7 +45,7 @@ test('a valid .env loads with the contract defaults', () => {
   expect(loadConfig({ ...valid, LEASE_PREWRAP_KEYS: '0' }).leasePrewrapKeys).toBe(0);
   expect(config.tuning).toMatchObject({ eventQueueLimitPerTenant: 10000, eventQueueLimitTotal: 100000 });
   expect(loadConfig({ ...valid, EVENT_QUEUE_LIMIT_TOTAL: '5000' }).tuning.eventQueueLimitTotal).toBe(5000);
-  expect(config.tuning.idleGcSeconds).toBe(2);
+  expect(config.tuning.idleGcSeconds).toBe(10);
   expect(loadConfig({ ...valid, IDLE_GC_SECONDS: '0' }).tuning.idleGcSeconds).toBe(0);
 });
 

@@ -116,6 +116,15 @@ test('while the second collection is pending, growth waits for it instead of sch
   expect(collections).toEqual(['grown', 'young']);
 });
 
+test('no second collection when V8 already shrank the young generation in the first', () => {
+  const { state, collections, reducer, fireSecond } = harness();
+  state.heap = { totalBytes: 200 * MiB, youngBytes: 32 * MiB };
+  reducer.tick();
+  state.heap = { totalBytes: 40 * MiB, youngBytes: MiB };
+  fireSecond();
+  expect(collections).toEqual(['grown']);
+});
+
 test('stop() cancels a pending second collection', () => {
   const { state, reducer, fireSecond } = harness();
   state.heap = { totalBytes: 200 * MiB, youngBytes: 32 * MiB };

@@ -10,6 +10,7 @@ import { startEmulators, type Emulators } from '@opencmk/kms-emulator';
 import { KmsError } from '../../src/errors.js';
 import { AwsKmsAdapter } from '../../src/kms/aws.js';
 import { SharedClients } from '../../src/kms/shared-clients.js';
+import { demoAwsConfig } from '../support/demo-configs.js';
 import type { AwsKmsConfig, KmsCallPolicy } from '../../src/kms/types.js';
 
 let emulators: Emulators;
@@ -19,15 +20,7 @@ const context = { tenantId: 'tenant-a', kmsConfigId: 7 };
 
 beforeAll(async () => {
   emulators = await startEmulators({ seed: 'demo' });
-  const demo = emulators.demo!;
-  config = {
-    provider: 'aws',
-    keyArn: demo.aws.keyArn,
-    region: demo.aws.region,
-    endpoint: demo.aws.endpoint,
-    accessKeyId: demo.aws.tenantUser.accessKeyId,
-    secretAccessKey: demo.aws.tenantUser.secretAccessKey,
-  } as AwsKmsConfig;
+  config = demoAwsConfig(emulators.demo!);
 });
 afterAll(() => emulators.close());
 afterEach(() => emulators.resetFaults());

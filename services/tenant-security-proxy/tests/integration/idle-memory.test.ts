@@ -4,6 +4,7 @@
  */
 import { startEmulators, type Emulators } from '@opencmk/kms-emulator';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
+import { demoAwsConfig } from '../support/demo-configs.js';
 import { callProxy, spawnProxy, waitForReady, type ProxyProcess } from '../support/proxy-process.js';
 
 let emulators: Emulators;
@@ -13,7 +14,6 @@ let proxy: ProxyProcess;
 beforeAll(async () => {
   emulators = await startEmulators({ seed: 'demo' });
   broker = await startBroker();
-  const demo = emulators.demo!;
   broker.setTenant({
     tenantId: 'direct',
     kmsConfigs: [
@@ -22,14 +22,7 @@ beforeAll(async () => {
         provider: 'aws',
         status: 'primary',
         leasingAllowed: false,
-        payload: {
-          provider: 'aws',
-          keyArn: demo.aws.keyArn,
-          region: demo.aws.region,
-          endpoint: demo.aws.endpoint,
-          accessKeyId: demo.aws.tenantUser.accessKeyId,
-          secretAccessKey: demo.aws.tenantUser.secretAccessKey,
-        },
+        payload: demoAwsConfig(emulators.demo!),
       },
     ],
   });

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startProxy, type RunningProxy } from '../../src/proxy.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
+import { demoAwsConfig } from '../support/demo-configs.js';
 
 /**
  * 10,000 tenants: the proxy is ready within 5 s of starting because sealed configs are opened on first use, and a
@@ -33,14 +34,7 @@ test('ready within 5 s with 10,000 tenants; lazily opened configs serve at once'
       provider: 'aws',
       status: 'primary',
       leasingAllowed: true,
-      payload: {
-        provider: 'aws',
-        keyArn: demo.aws.keyArn,
-        region: demo.aws.region,
-        endpoint: demo.aws.endpoint,
-        accessKeyId: demo.aws.tenantUser.accessKeyId,
-        secretAccessKey: demo.aws.tenantUser.secretAccessKey,
-      },
+      payload: demoAwsConfig(demo),
     },
     10,
   );

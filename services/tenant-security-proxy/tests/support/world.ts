@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulators, type Emulators } from '@opencmk/kms-emulator';
 import { startBroker, type BrokerHandle, type KmsConfigSpec } from './broker.js';
+import { demoAwsConfig } from './demo-configs.js';
 
 /**
  * Emulators (seeded demo world) plus a broker with one tenant per provider and credential mode, leased and not:
@@ -41,15 +42,7 @@ export async function startWorld(): Promise<World> {
   const adcFile = join(dir, 'adc.json');
   writeFileSync(adcFile, JSON.stringify({ ...demo.gcp.serviceAccountKey, type: 'service_account' }));
 
-  const aws = (withTenantKey: boolean) => ({
-    provider: 'aws',
-    keyArn: demo.aws.keyArn,
-    region: demo.aws.region,
-    endpoint: demo.aws.endpoint,
-    ...(withTenantKey
-      ? { accessKeyId: demo.aws.tenantUser.accessKeyId, secretAccessKey: demo.aws.tenantUser.secretAccessKey }
-      : { roleArn: demo.aws.role.arn, externalId: demo.aws.role.externalId }),
-  });
+  const aws = (withTenantKey: boolean) => demoAwsConfig(demo, withTenantKey ? 'tenant-key' : 'role');
   const gcp = (withKey: boolean, endpoint = demo.gcp.httpEndpoint) => ({
     provider: 'gcp',
     project: demo.gcp.project,

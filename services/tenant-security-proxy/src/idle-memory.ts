@@ -15,7 +15,7 @@ export interface IdleMemoryReducerOptions {
   /** A full, synchronous garbage collection. */
   collect: () => void;
   footprint?: () => HeapFootprint;
-  /** Starts measuring the event loop: the returned function gives the share of the time since that it was busy, 0–1. */
+  /** Starts measuring the event loop; the returned function gives the share of time since then it was busy, 0–1. */
   measureUtilization?: () => () => number;
   /** Runs `run` once after `ms` (default: an unref'd setTimeout); returns its cancel. */
   schedule?: (run: () => void, ms: number) => () => void;
@@ -47,8 +47,7 @@ const YOUNG_SHRINK_DELAY_MS = 5200;
  * at its peak footprint until the next burst. Here, after a window in which the event loop was idle and the heap had
  * grown by 16 MiB since the last time, one full, compacting GC runs (tens of ms, at a time nobody waits), and 5.2 s
  * later, if the event loop stayed idle meanwhile and V8 has not already shrunk it, a second one for the young
- * generation. Busy windows never collect, so the
- * load itself pays nothing.
+ * generation. Busy windows never collect, so the load itself pays nothing.
  */
 export class IdleMemoryReducer {
   private readonly footprint: () => HeapFootprint;

@@ -57,46 +57,27 @@ test('AttemptAbort makes no AbortController until its signal is asked for', () =
 });
 
 test('throttling is retried up to maxAttempts; a denial is not retried', async () => {
+  const awsWrap = <T>(attempt: () => Promise<T>) =>
+    callWithPolicy('aws', 'wrap', policy, () => undefined, classify, attempt);
   let attempts = 0;
-  const throttled = callWithPolicy(
-    'aws',
-    'wrap',
-    policy,
-    () => undefined,
-    classify,
-    async () => {
-      attempts++;
-      throw new KmsError('Throttled', 'slow down');
-    },
-  );
+  const throttled = awsWrap(async () => {
+    attempts++;
+    throw new KmsError('Throttled', 'slow down');
+  });
   await expect(throttled).rejects.toMatchObject({ kind: 'Throttled' });
   expect(attempts).toBe(3);
   attempts = 0;
-  const denied = callWithPolicy(
-    'aws',
-    'wrap',
-    policy,
-    () => undefined,
-    classify,
-    async () => {
-      attempts++;
-      throw new KmsError('AccessDenied', 'no');
-    },
-  );
+  const denied = awsWrap(async () => {
+    attempts++;
+    throw new KmsError('AccessDenied', 'no');
+  });
   await expect(denied).rejects.toMatchObject({ kind: 'AccessDenied' });
   expect(attempts).toBe(1);
   attempts = 0;
-  const recovered = await callWithPolicy(
-    'aws',
-    'wrap',
-    policy,
-    () => undefined,
-    classify,
-    async () => {
-      if (++attempts < 2) throw new KmsError('Unavailable', 'blip');
-      return 'ok';
-    },
-  );
+  const recovered = await awsWrap(async () => {
+    if (++attempts < 2) throw new KmsError('Unavailable', 'blip');
+    return 'ok';
+  });
   expect(recovered).toBe('ok');
   expect(attempts).toBe(2);
 });

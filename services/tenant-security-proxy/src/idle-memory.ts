@@ -121,13 +121,23 @@ function measureEventLoopUtilization(): () => number {
 }
 
 /**
- * A full GC that also compacts, for the reducer. V8's `gc()` comes without starting node with --expose-gc: the flag
- * only installs the function in contexts created after it is set, so it is set, one throwaway context made, and the
- * flag cleared again (what Jest does for --logHeapUsage), so no other context, the prewrap worker's included, sees a
- * `gc` global. A plain full GC frees the garbage but moves little, so the old generation's pages stay committed,
- * each holding some live objects: after the benchmark's load it took the heap from 113 to 65 MiB committed with
- * 33 MiB live. With --compact-on-every-full-gc set for that one collection, V8 evacuates every page: 130 to 35 MiB,
- * in 61 ms instead of 31.
+ * V8 12 (Node 22) and later keep the pages a full GC frees in a pool of their own, and give the pool back to the
+ * system only in a GC asked to reduce memory. A plain or compacting `gc()` there leaves RSS where the load took it
+ * (Node 24: 449 MB after a compacting GC that left 147 MB of heap), so the reducer asks for V8's last-resort
+ * collection instead: full GCs until nothing more is freed, compacting, the pool released and the young generation
+ * shrunk (77 MB RSS, 116 ms). V8 11 (Node 20) does not know that flavor and runs a scavenge for it; its full GCs
+ * return freed pages themselves, so there the compacting GC below is enough.
+ */
+const LAST_RESORT_GC = Number(process.versions.v8.split('.')[0]) >= 12;
+
+/**
+ * A full GC that gives memory back, for the reducer. V8's `gc()` comes without starting node with --expose-gc: the
+ * flag only installs the function in contexts created after it is set, so it is set, one throwaway context made, and
+ * the flag cleared again (what Jest does for --logHeapUsage), so no other context, the prewrap worker's included,
+ * sees a `gc` global. On V8 11, a plain full GC frees the garbage but moves little, so the old generation's pages stay
+ * committed, each holding some live objects: after the benchmark's load it took the heap from 113 to 65 MiB
+ * committed with 33 MiB live. With --compact-on-every-full-gc set for that one collection, V8 evacuates every page:
+ * 130 to 35 MiB, in 61 ms instead of 31.
  */
 export function exposeGc(logger?: Logger): (() => void) | undefined {
   let gc: unknown = (globalThis as { gc?: unknown }).gc;
@@ -143,7 +153,8 @@ export function exposeGc(logger?: Logger): (() => void) | undefined {
     }
     if (typeof gc !== 'function') return undefined;
   }
-  const collect = gc as () => void;
+  const collect = gc as (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+  if (LAST_RESORT_GC) return () => collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   return () => {
     setFlagsFromString('--compact-on-every-full-gc');
     try {

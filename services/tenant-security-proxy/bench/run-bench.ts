@@ -2,10 +2,16 @@
  * `npm run bench -w services/tenant-security-proxy`: the proxy (built, `node dist/main.js`, its own process) against
  * a bare node:http server answering the same JSON (its own process), interleaved round by round, autocannon in this
  * process at 10 and 100 connections. Prints absolute figures and per-round ratios (min/median/max) against the
- * targets of issue 6. Environment: BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_TENANTS (10000).
+ * targets of issue 6. Environment: BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_TENANTS (10000), BENCH_MALLOC,
+ * BENCH_PROXY_NODE (the node the proxy runs on, or a script that execs one: to start it in a memory-limited cgroup,
+ * as a container is, since V8 sizes its heap by the memory limit it finds; default: the node running this).
+ *
+ * The proxy runs on the allocator the image gives it (jemalloc, with the Dockerfile's MALLOC_CONF) when this machine
+ * has it (Debian: libjemalloc2), else on glibc's malloc; BENCH_MALLOC=glibc or =jemalloc chooses. The other servers
+ * run on glibc's. For the image's Node, put it first on PATH: every process of the run uses this one's node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -20,6 +26,22 @@ const TENANTS = Number(process.env.BENCH_TENANTS ?? 10000);
 const SETTLE_SECONDS = 30;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
+/** The environment that puts the proxy on the image's allocator, or none for glibc's malloc. */
+function proxyMalloc(): { name: string; env: NodeJS.ProcessEnv } {
+  const choice = process.env.BENCH_MALLOC;
+  if (choice !== undefined && choice !== 'glibc' && choice !== 'jemalloc') {
+    throw new Error(`BENCH_MALLOC must be glibc or jemalloc, not ${JSON.stringify(choice)}`);
+  }
+  const library = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
+  const present = existsSync(library);
+  if (choice === 'jemalloc' && !present) throw new Error(`BENCH_MALLOC=jemalloc: ${library} is missing (libjemalloc2)`);
+  if (choice === 'glibc' || !present) return { name: present ? 'glibc' : `glibc (no ${library})`, env: {} };
+  const dockerfile = readFileSync(join(HERE, '..', 'Dockerfile'), 'utf8');
+  const conf = /^\s*MALLOC_CONF=(\S+)$/m.exec(dockerfile)?.[1];
+  if (!conf) throw new Error('the Dockerfile sets no MALLOC_CONF');
+  return { name: `jemalloc (${conf})`, env: { LD_PRELOAD: library, MALLOC_CONF: conf } };
+}
+
 interface Child {
   process: ChildProcess;
   port: number;
@@ -32,10 +54,15 @@ interface Child {
  * writes a security event per request to stdout, and a pipe drained by this (busy) load-generator process would
  * block the proxy's synchronous stdout writes and measure this process instead of the proxy.
  */
-async function spawnJsonPort(args: string[], env: NodeJS.ProcessEnv = process.env, ipc = false): Promise<Child> {
+async function spawnJsonPort(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  ipc = false,
+  node = process.execPath,
+): Promise<Child> {
   const outFile = join(mkdtempSync(join(tmpdir(), 'tsp-bench-')), 'stdout.log');
   const out = openSync(outFile, 'w');
-  const child = spawn(process.execPath, args, {
+  const child = spawn(node, args, {
     env,
     stdio: ['ignore', out, 'inherit', ...(ipc ? (['ipc'] as const) : [])],
   });
@@ -250,14 +277,25 @@ async function main(): Promise<void> {
   );
 
   const apiKey = broker.proxyEnv.API_KEY!;
+  const malloc = proxyMalloc();
+  const proxyNode = process.env.BENCH_PROXY_NODE ?? process.execPath;
+  console.log(
+    `proxy runtime: ${proxyNode === process.execPath ? `node ${process.version}` : proxyNode}, ${malloc.name}`,
+  );
   const spawnedAt = performance.now();
-  const proxy = await spawnJsonPort([join(HERE, '..', 'dist', 'main.js')], {
-    PATH: process.env.PATH,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...broker.proxyEnv,
-    LOG_LEVEL: 'info',
-    KMS_TIMEOUT_MS: '5000',
-  });
+  const proxy = await spawnJsonPort(
+    [join(HERE, '..', 'dist', 'main.js')],
+    {
+      PATH: process.env.PATH,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...malloc.env,
+      ...broker.proxyEnv,
+      LOG_LEVEL: 'info',
+      KMS_TIMEOUT_MS: '5000',
+    },
+    false,
+    proxyNode,
+  );
   for (;;) {
     const ready = await fetch(`http://127.0.0.1:${proxy.healthPort}/ready`).then(
       (r) => r.status === 200,

@@ -79,6 +79,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   });
 
   let stopping = false;
+  let idleMemory: IdleMemoryReducer | undefined;
   let resolveReady!: () => void;
   const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
   const isReady = () => !stopping && store.loaded && !(broker?.isRevoked ?? false);
@@ -88,7 +89,10 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
     {
       onSnapshot(snapshot) {
         const previous = store.version;
+        const first = !store.loaded;
         const { droppedConfigIds } = store.apply(snapshot);
+        // Synchronously, so /ready cannot answer before the parse's garbage is given back.
+        if (first) idleMemory?.collectNow();
         for (const id of droppedConfigIds) leases.drop(id);
         metrics.snapshotVersion.set(snapshot.version);
         metrics.tenantsLoaded.set(store.size);
@@ -141,7 +145,7 @@ export async function startProxy(config: ProxyConfig, options: StartProxyOptions
   });
   const sweeper = setInterval(() => leases.sweep(), 60_000);
   sweeper.unref();
-  const idleMemory = startIdleMemoryReducer(config.tuning.idleGcSeconds, metrics, logger);
+  idleMemory = startIdleMemoryReducer(config.tuning.idleGcSeconds, metrics, logger);
   broker.start();
   logger.info(
     { port, healthPort, broker: config.brokerUrl, proxyConfigId: config.proxyConfigId },
@@ -191,7 +195,7 @@ function startIdleMemoryReducer(seconds: number, metrics: ProxyMetrics, logger: 
       const mib = (bytes: number) => Math.round(bytes / 104857.6) / 10;
       logger.debug(
         { reason, heapMiB: { before: mib(before.totalBytes), after: mib(after.totalBytes) }, ms: Math.round(ms) },
-        'idle: memory given back',
+        'memory given back',
       );
     },
   });

@@ -46,7 +46,18 @@ async function gauge(name: string): Promise<number> {
 test('a burst of non-leased wraps grows the heap; no collection while it lasts, the heap given back once it stops', async () => {
   const apiKey = broker.proxyEnv.API_KEY!;
   const body = { tenantId: 'direct', iclFields: { requestingId: 'idle-test' }, customFields: {} };
+  // One collection when the first snapshot was loaded, before the proxy reported ready; none for later snapshots,
+  // which arrive while requests are served.
+  const version = await gauge('tsp_snapshot_version');
+  broker.setTenant({
+    tenantId: 'another',
+    kmsConfigs: [
+      { id: 2, provider: 'aws', status: 'primary', leasingAllowed: true, payload: demoAwsConfig(emulators.demo!) },
+    ],
+  });
+  while ((await gauge('tsp_snapshot_version')) === version) await new Promise((resolve) => setTimeout(resolve, 50));
   const collectionsBefore = await gauge('tsp_idle_gc_total');
+  expect(collectionsBefore).toBe(1);
   let wraps = 0;
   const end = Date.now() + 4000;
   await Promise.all(

@@ -133,6 +133,32 @@ test('stop() cancels a pending second collection', () => {
   expect(fireSecond()?.cancelled).toBe(true);
 });
 
+test('collectNow: the first snapshot’s garbage goes at once, busy or not, and the next idle window measures from there', () => {
+  const reasons: string[] = [];
+  // Before the snapshot: the baseline the reducer starts from.
+  let heap = { totalBytes: 30 * MiB, youngBytes: 2 * MiB };
+  let utilization = 0.9;
+  const reducer = new IdleMemoryReducer({
+    intervalMs: 1000,
+    footprint: () => ({ ...heap }),
+    measureUtilization: () => () => utilization,
+    schedule: () => () => {},
+    collect: () => (heap = { totalBytes: 40 * MiB, youngBytes: MiB }),
+    onCollect: ({ reason, before, after }) =>
+      reasons.push(`${reason} ${before.totalBytes / MiB}→${after.totalBytes / MiB}`),
+  });
+  heap = { totalBytes: 180 * MiB, youngBytes: 32 * MiB };
+  reducer.collectNow();
+  expect(reasons).toEqual(['loaded 180→40']);
+  expect(reducer.collections).toBe(1);
+  // Idle, and 15 MiB above what the collection left: under the growth worth another one.
+  utilization = 0;
+  heap = { totalBytes: 55 * MiB, youngBytes: 8 * MiB };
+  reducer.tick();
+  reducer.tick();
+  expect(reasons).toEqual(['loaded 180→40']);
+});
+
 test('exposeGc: a working gc() without --expose-gc, and no gc global left for contexts made later', async () => {
   const gc = exposeGc();
   expect(typeof gc).toBe('function');

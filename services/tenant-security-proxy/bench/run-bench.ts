@@ -471,7 +471,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `  info  RSS ${SETTLE_SECONDS} s after the load: ${rssSettled.toFixed(0)} MB (V8 heap ${mib(settledMetrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed); ` +
-      `full GCs the proxy ran at idle (IDLE_GC_SECONDS): ${counter(metrics, 'tsp_idle_gc_total')} until the load ended, ${counter(settledMetrics, 'tsp_idle_gc_total')} by then`,
+      `full GCs the proxy ran to give memory back (IDLE_GC_SECONDS; one when the snapshot was loaded, the rest at idle): ${counter(metrics, 'tsp_idle_gc_total')} until the load ended, ${counter(settledMetrics, 'tsp_idle_gc_total')} by then`,
   );
   console.log(
     `  info  after the load: V8 heap ${mib(metrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed, ` +

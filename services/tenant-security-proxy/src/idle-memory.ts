@@ -48,9 +48,9 @@ const YOUNG_SHRINK_DELAY_MS = 5200;
  * severalfold between full GCs, and the young generation stays at its maximum (32 MiB) once grown. In Chrome the
  * embedder tells V8 when a tab goes idle and V8 collects then; Node never does, so after a burst the proxy would sit
  * at its peak footprint until the next burst. Here, after a window in which the event loop was idle and the heap had
- * grown by 16 MiB since the last time, one full, compacting GC runs (tens of ms, at a time nobody waits), and 5.2 s
- * later, if the event loop stayed idle meanwhile and V8 has not already shrunk it, a second one for the young
- * generation. Busy windows never collect, so the load itself pays nothing.
+ * grown by 16 MiB since the last time, one full GC that gives the pages back runs (exposeGc; tens of ms, at a time
+ * nobody waits), and 5.2 s later, if the event loop stayed idle meanwhile and V8 has not already shrunk it, a second
+ * one for the young generation. Busy windows never collect, so the load itself pays nothing.
  */
 export class IdleMemoryReducer {
   private readonly footprint: () => HeapFootprint;

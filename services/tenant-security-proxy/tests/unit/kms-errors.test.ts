@@ -114,5 +114,11 @@ test('SDK clients are shared per credential and region, not per key', async () =
   });
   expect(registry.clientCount).toBe(3);
   expect(await registry.get({ ...base, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/a' })).toBe(a);
+  // The same config with its fields in another order (as another snapshot's JSON may have them) is the same adapter.
+  const reordered = Object.fromEntries(
+    Object.entries({ ...base, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/a' }).reverse(),
+  ) as typeof base & { keyArn: string };
+  expect(await registry.get(reordered)).toBe(a);
+  expect(registry.size).toBe(4);
   await registry.close();
 });

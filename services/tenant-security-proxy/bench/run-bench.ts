@@ -193,6 +193,33 @@ async function batchLoad(
   return { keysPerSecond: keys / seconds, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
 }
 
+interface KmsFloor {
+  callsPerSecond: number;
+  failed: number;
+  rssBefore: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+}
+
+/** bench/kms-floor.mjs on the proxy's node and allocator: what the AWS SDK alone holds after (e)'s load. */
+async function kmsFloor(
+  node: string,
+  mallocEnv: NodeJS.ProcessEnv,
+  config: unknown,
+  seconds: number,
+): Promise<KmsFloor> {
+  const child = spawn(node, [join(HERE, 'kms-floor.mjs'), JSON.stringify({ config, connections: 100, seconds })], {
+    env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', ...mallocEnv },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`bench/kms-floor.mjs exited with ${code}`);
+  return JSON.parse(out) as KmsFloor;
+}
+
 async function post(port: number, route: string, body: unknown, apiKey: string): Promise<any> {
   const response = await fetch(`http://127.0.0.1:${port}/api/1/${route}`, {
     method: 'POST',
@@ -415,7 +442,11 @@ async function main(): Promise<void> {
   const rssEnd = rssAfterLoad(metrics);
   // And once the load has stopped for a while: the proxy gives back what the load grew after 10 s windows with the
   // event loop idle (IDLE_GC_SECONDS; src/idle-memory.ts), and the load's tail (stdout, the sink) takes a few more.
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
+  // The settle time also runs the floor: the proxy's AWS adapter alone under (e)'s load, on the proxy's runtime.
+  const [floor] = await Promise.all([
+    kmsFloor(proxyNode, malloc.env, awsPayload(slowKey.arn), ROUNDS * SECONDS),
+    new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000)),
+  ]);
   const settledMetrics = await metricsText(proxy.healthPort!);
   const rssSettled = rssAfterLoad(settledMetrics);
   sink.process.send?.('count');
@@ -468,6 +499,12 @@ async function main(): Promise<void> {
   );
   console.log(
     `  ${rssEnd < 150 ? 'PASS' : 'FAIL'}  RSS with ${TENANTS} tenants loaded: ${rssReady.toFixed(0)} MB when ready, ${rssEnd.toFixed(0)} MB after the load (bar < 150)`,
+  );
+  console.log(
+    `  info  floor: the proxy's AWS adapter alone in a process on the same runtime, no tenants or HTTP, ${ROUNDS * SECONDS} s of (e)'s ` +
+      `100 concurrent 20 ms Encrypts (${floor.callsPerSecond.toFixed(0)} calls/s, ${floor.failed} failed): RSS ` +
+      `${(floor.rssBefore / 1048576).toFixed(0)} MB before, ${(floor.rss / 1048576).toFixed(0)} MB right after (V8 heap ` +
+      `${(floor.heapTotal / 1048576).toFixed(0)} MB committed, ${(floor.heapUsed / 1048576).toFixed(0)} MB used)`,
   );
   console.log(
     `  info  RSS ${SETTLE_SECONDS} s after the load: ${rssSettled.toFixed(0)} MB (V8 heap ${mib(settledMetrics, 'tsp_nodejs_heap_size_total_bytes').toFixed(0)} MB committed); ` +

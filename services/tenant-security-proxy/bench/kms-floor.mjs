@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { KmsAdapterRegistry } from '../dist/kms/registry.js';
 
 const { config, connections, seconds } = JSON.parse(process.argv[2]);
+// The proxy's policy as the benchmark starts it: KMS_TIMEOUT_MS=5000 and config.ts's defaultTuning (3 attempts, 50 ms
+// backoff), written out: importing config.js would load zod and more into the process whose memory this measures.
 const registry = new KmsAdapterRegistry(
   { timeoutMs: 5000, maxAttempts: 3, retryBaseMs: 50, extraCa: undefined },
   () => undefined,
